@@ -1,0 +1,60 @@
+"""Course modules plug into the command line by carrying a ``module.toml``::
+
+    title = "Linear regression"
+    datasets = ["car-price", "car-fuel-efficiency"]   # fetched before anything runs
+    steps = [["train.py"], ["export.py", "--quiet"]]  # scripts run in order (repo root as cwd)
+    homework = "homework.py"                          # run with --json, answers captured
+
+No central list to edit: a folder ``NN-name/`` with that file is a module.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoomcamp import paths
+from zoomcamp.errors import ZoomcampError
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    folder: Path
+    title: str
+    datasets: list[str] = field(default_factory=list)
+    steps: list[list[str]] = field(default_factory=list)
+    homework: str | None = None
+
+
+def load(folder: Path) -> Module:
+    spec = tomllib.loads((folder / "module.toml").read_text(encoding="utf-8"))
+    return Module(
+        name=folder.name,
+        folder=folder,
+        title=spec.get("title", folder.name),
+        datasets=list(spec.get("datasets", [])),
+        steps=[list(s) for s in spec.get("steps", [])],
+        homework=spec.get("homework"),
+    )
+
+
+def discover() -> list[Module]:
+    return [load(d) for d in paths.module_dirs() if (d / "module.toml").is_file()]
+
+
+def select(names: list[str]) -> list[Module]:
+    """Modules by name (``02-regression``) or number (``02``); all when ``names`` is empty."""
+    known = discover()
+    if not names:
+        return known
+    chosen = []
+    for name in names:
+        hits = [m for m in known if m.name == name or m.name.split("-", 1)[0] == name]
+        if not hits:
+            raise ZoomcampError(
+                f"unknown module {name!r}; known: {', '.join(m.name for m in known) or 'none'}"
+            )
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen

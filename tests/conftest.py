@@ -1,0 +1,60 @@
+"""Shared fixtures. Tests are grouped by what they protect:
+
+- ``code/``      from-scratch maths against references, the data registry, the CLI
+- ``data/``      the real datasets load with the expected shape and columns
+- ``model/``     trained models behave (metrics, exports agree with their source)
+- ``notebooks/`` every notebook executes top to bottom
+- ``homework/``  every ``homework.py --json`` follows the answers contract
+- ``services/``  the FastAPI service and the Lambda function, in process and in containers
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from zoomcamp import paths
+
+REPO_ROOT = paths.REPO_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests write models and reports into a scratch folder, never over the committed ones;
+    # subprocesses and notebook kernels inherit these variables. Long training runs use
+    # their fast settings.
+    scratch = Path(os.environ.get("ZOOMCAMP_TEST_SCRATCH", "/tmp/zoomcamp-tests"))
+    os.environ.setdefault("ZOOMCAMP_MODELS_DIR", str(scratch / "models"))
+    os.environ.setdefault("ZOOMCAMP_REPORTS_DIR", str(scratch / "reports"))
+    os.environ.setdefault("ZOOMCAMP_FAST", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+def _docker_available() -> tuple[bool, str]:
+    if not shutil.which("docker"):
+        return False, "no docker client on PATH"
+    proc = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        return False, "no Docker engine answers (start one: bash ../shared/ci/docker-offline.sh)"
+    return True, ""
+
+
+@pytest.fixture(scope="session")
+def docker() -> str:
+    """The docker CLI path. Outside CI a missing engine skips the test with the reason;
+    in CI (CI=true) it fails, so a container test can never pass by being skipped."""
+    ok, why = _docker_available()
+    if not ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"container tests must run in CI: {why}")
+        pytest.skip(why)
+    return shutil.which("docker")  # type: ignore[return-value]

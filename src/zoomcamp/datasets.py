@@ -9,10 +9,10 @@ Archives are unpacked by ``unpack(name)`` and checked by layout and image counts
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -177,21 +177,26 @@ def verify_file(ds: Dataset, path: Path) -> str:
         return digest
     if ds.size is not None and actual_size != ds.size:
         raise ChecksumError(
-            f"{path.name}: size {actual_size} bytes, expected {ds.size} bytes "
+            f"{ds.filename}: size {actual_size} bytes, expected {ds.size} bytes "
             f"(sha256 expected {ds.sha256[0]}, actual {digest})"
         )
     if digest not in ds.sha256:
         raise ChecksumError(
-            f"{path.name}: sha256 mismatch: expected {ds.sha256[0]}, actual {digest}"
+            f"{ds.filename}: sha256 mismatch: expected {ds.sha256[0]}, actual {digest}"
         )
     return digest
 
 
 def _copy_with_progress(read: Callable[[int], bytes], total: int | None, out, desc: str) -> None:
+    done = 0
     with tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False) as bar:
         while block := read(1 << 20):
             out.write(block)
+            done += len(block)
             bar.update(len(block))
+    if total is not None and done != total:
+        # A dropped connection can look like a clean end of stream.
+        raise ConnectionError(f"connection closed after {done} of {total} bytes")
 
 
 def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
@@ -209,7 +214,7 @@ def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
         with urllib.request.urlopen(ds.url, timeout=timeout) as resp, open(dest, "wb") as out:
             total = resp.headers.get("Content-Length")
             _copy_with_progress(resp.read, int(total) if total else None, out, ds.filename)
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DatasetUnavailable(
             f"{ds.name}: cannot download {ds.url} ({reason}).\n"

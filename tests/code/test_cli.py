@@ -1,0 +1,56 @@
+"""The zoomcamp command: help everywhere, module discovery, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from zoomcamp import cli, modules, paths
+
+
+def _zoomcamp(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zoomcamp.cli", *args], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], ["datasets"], ["modules"], ["homework"], ["reproduce"]])
+def test_every_command_has_help(command):
+    proc = _zoomcamp(*command, "--help")
+    assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+def test_unknown_module_is_a_message_not_a_traceback():
+    proc = _zoomcamp("reproduce", "99-nothing")
+    assert proc.returncode == 2
+    assert "unknown module '99-nothing'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_dataset_is_a_message_not_a_traceback():
+    proc = _zoomcamp("datasets", "fetch", "no-such-data")
+    assert proc.returncode == 2 and "unknown dataset" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_modules_are_discovered_from_their_folders():
+    found = modules.discover()
+    names = [m.name for m in found]
+    assert names == sorted(names)
+    on_disk = sorted(d.name for d in paths.module_dirs() if (d / "module.toml").is_file())
+    assert names == on_disk
+    for m in found:
+        for script in [s[0] for s in m.steps] + ([m.homework] if m.homework else []):
+            assert (m.folder / script).is_file(), f"{m.name}/module.toml names missing {script}"
+
+
+def test_select_by_number_and_name(tmp_path, monkeypatch):
+    for name in ("01-alpha", "02-beta"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "module.toml").write_text(f'title = "{name}"\nhomework = "homework.py"\n')
+    (tmp_path / "03-no-toml").mkdir()
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    assert [m.name for m in modules.select([])] == ["01-alpha", "02-beta"]
+    assert [m.name for m in modules.select(["02", "01-alpha", "02-beta"])] == ["02-beta", "01-alpha"]
+
+
+def test_parser_builds():
+    assert cli.build_parser().prog == "zoomcamp"

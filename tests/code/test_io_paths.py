@@ -1,0 +1,67 @@
+"""Atomic writes and repo-anchored paths."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from zoomcamp import io, paths, reports
+from zoomcamp.errors import ZoomcampError
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "metrics.json"
+    io.write_json(target, {"rmse": 1.0})
+    with pytest.raises(RuntimeError), io.atomic_open(target) as fh:
+        fh.write('{"rmse": ')
+        raise RuntimeError("crash half-way")
+    assert json.loads(target.read_text()) == {"rmse": 1.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_write_json_handles_numpy(tmp_path):
+    path = io.write_json(tmp_path / "a" / "m.json", {"x": np.float32(0.5), "v": np.arange(3)})
+    assert json.loads(path.read_text()) == {"x": 0.5, "v": [0, 1, 2]}
+
+
+def test_sha256_matches_hashlib(tmp_path):
+    import hashlib
+
+    data = os.urandom(3 << 20)  # spans several read chunks
+    (tmp_path / "blob").write_bytes(data)
+    assert io.sha256_file(tmp_path / "blob") == hashlib.sha256(data).hexdigest()
+
+
+def test_paths_are_anchored_at_the_repo_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZOOMCAMP_DATA_DIR", raising=False)
+    assert (paths.REPO_ROOT / "pyproject.toml").is_file()
+    assert paths.data_dir() == paths.REPO_ROOT / "data"
+    monkeypatch.setenv("ZOOMCAMP_REPORTS_DIR", str(tmp_path / "r"))
+    assert paths.reports_dir() == tmp_path / "r"
+
+
+def test_module_dir_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown module"):
+        paths.module_dir("../etc")
+
+
+def test_save_figure_writes_a_png(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("ZOOMCAMP_REPORTS_DIR", str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = reports.save_figure("00-test", "line", fig)
+    assert path == tmp_path / "00-test" / "line.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_zoomcamp_error_is_an_exception():
+    assert issubclass(ZoomcampError, Exception)

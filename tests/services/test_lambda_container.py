@@ -1,0 +1,118 @@
+"""09-serverless: build the Lambda image, run it with the emulator, invoke it with test.py.
+
+The build context is a scratch copy of ``09-serverless/`` holding the exported model
+when it exists (``09-serverless/model/``), else the tiny stand-in model of the same
+interface. The container always goes, whatever the test's outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from PIL import Image
+
+from zoomcamp import datasets, paths
+
+pytestmark = pytest.mark.docker
+
+MODULE = paths.module_dir("09-serverless")
+TEST_PY = MODULE / "test.py"
+CONTEXT_FILES = ["Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "hair_lambda.py", "lambda_function.py"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def invoke(endpoint: str, *args: str, timeout: float = 30) -> dict:
+    proc = subprocess.run([sys.executable, str(TEST_PY), "--endpoint", endpoint, *args],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def image(docker, tmp_path_factory):
+    hl = paths.load_script("09-serverless", "hair_lambda")
+    build = paths.load_script("09-serverless", "build")
+    ctx = tmp_path_factory.mktemp("lambda-context")
+    for name in CONTEXT_FILES:
+        shutil.copy2(MODULE / name, ctx / name)
+    real = MODULE / "model" / "hair_classifier.onnx"
+    if real.is_file():
+        (ctx / "model").mkdir()
+        for f in real.parent.glob("hair_classifier.*"):
+            shutil.copy2(f, ctx / "model" / f.name)
+    else:
+        build.write_tiny_model(ctx / "model")
+    tag = "hair-classifier:pytest"
+    proc = subprocess.run([docker, "build", "--network", "host", "-q", "-t", tag, str(ctx)],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tag, hl.HairClassifier(ctx / "model" / "hair_classifier.onnx")
+
+
+@pytest.fixture(scope="module")
+def endpoint(docker, image):
+    tag, _ = image
+    port, api_port = free_port(), free_port()
+    name = f"hair-lambda-test-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run([docker, "run", "-d", "--rm", "--name", name, "--network", "host",
+                        "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
+                        "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}", tag],
+                       check=True, capture_output=True, timeout=60)
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        deadline = time.monotonic() + 60
+        while True:  # the emulator needs a moment to listen
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the emulator never listened"
+            time.sleep(0.2)
+        yield url
+    finally:
+        logs = subprocess.run([docker, "logs", name], capture_output=True, text=True)
+        print(logs.stdout[-2000:], logs.stderr[-2000:])
+        subprocess.run([docker, "rm", "-f", name], capture_output=True)
+        gone = subprocess.run([docker, "ps", "-aq", "--filter", f"name={name}"], capture_output=True, text=True)
+        assert gone.stdout.strip() == "", f"container {name} was not removed"
+
+
+def test_image_answers_like_the_local_model(endpoint, image):
+    _, local = image
+    test_dir = datasets.unpack("hair-type") / "data" / "test"
+    for path in [sorted((test_dir / c).glob("*.jpg"))[0] for c in ("curly", "straight")]:
+        answer = invoke(endpoint, "--image", str(path))
+        want = local.predict(Image.open(path))
+        assert answer["label"] == want["label"]
+        assert answer["logit"] == pytest.approx(want["logit"], abs=1e-5)
+        assert answer["prediction"] == pytest.approx(want["prediction"], abs=1e-6)
+
+
+def test_bad_input_and_private_urls_answer_400_in_the_container(endpoint):
+    assert invoke(endpoint, "--url", "ftp://example.com/a.jpg")["statusCode"] == 400
+    # the container runs with the default policy: no private addresses (metadata endpoint)
+    refused = invoke(endpoint, "--url", "http://169.254.169.254/latest/meta-data/")
+    assert refused["statusCode"] == 400 and "non-public" in refused["error"]
+
+
+def test_image_holds_no_heavy_frameworks(docker, image):
+    tag, _ = image
+    proc = subprocess.run([docker, "run", "--rm", "--network", "host", "--entrypoint", "python", tag, "-c",
+                           "import importlib.util as u, json; print(json.dumps({m: u.find_spec(m) is not None "
+                           "for m in ['tensorflow', 'keras', 'sklearn', 'onnxruntime', 'PIL', 'numpy']}))"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found == {"tensorflow": False, "keras": False, "sklearn": False,
+                     "onnxruntime": True, "PIL": True, "numpy": True}

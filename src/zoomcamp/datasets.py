@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: notebooks here have no ipywidgets
 
 from zoomcamp import archives, io, paths
 from zoomcamp.errors import ZoomcampError

@@ -35,8 +35,9 @@ log = logging.getLogger("hair")
 MODULE = "08-deep-learning"
 DATASET = "hair-type"
 IMAGE_SIZE = (200, 200)  # (width, height) for PIL; square, so the same as (height, width)
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MEAN_VALUES, STD_VALUES = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+MEAN = np.array(MEAN_VALUES, dtype=np.float32)
+STD = np.array(STD_VALUES, dtype=np.float32)
 CLASSES = ("curly", "straight")  # sorted: curly = 0, straight = 1
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"})
@@ -132,7 +133,9 @@ class HairData:
     names_test: list[str] = field(default_factory=list)
 
 
-def _decode_all(root: Path, items: Sequence[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def _decode_all(
+    root: Path, items: Sequence[tuple[str, int]]
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     from tqdm.auto import tqdm
 
     pixels, labels, names, skipped = [], [], [], []
@@ -160,7 +163,9 @@ def _limited(items: list[tuple[str, int]], limit: int | None) -> list[tuple[str,
     return [items[i] for i in sorted(keep)]
 
 
-def load_data(root: Path | None = None, limit: int | None = None, cache: Path | None = None) -> HairData:
+def load_data(
+    root: Path | None = None, limit: int | None = None, cache: Path | None = None
+) -> HairData:
     """Train and test arrays. The whole set is decoded once and cached as uint8 pixels in
     ``<cache>/<digest>.npz`` (rebuilt when the listing digest changes); ``limit`` keeps a
     seeded random subset of at most that many images per split (decoded directly when no
@@ -178,7 +183,11 @@ def load_data(root: Path | None = None, limit: int | None = None, cache: Path | 
                 raise ZoomcampError(f"{cache_file} does not match its name; delete it")
             skipped = [str(s) for s in z["skipped"]]
             for split in SPLITS:
-                arrays[split] = (z[f"x_{split}"], z[f"y_{split}"], [str(s) for s in z[f"names_{split}"]])
+                arrays[split] = (
+                    z[f"x_{split}"],
+                    z[f"y_{split}"],
+                    [str(s) for s in z[f"names_{split}"]],
+                )
         log.info("hair: arrays from cache %s", cache_file)
     elif limit is None:
         for split in SPLITS:
@@ -189,10 +198,23 @@ def load_data(root: Path | None = None, limit: int | None = None, cache: Path | 
         for old in cache.glob("*.npz"):  # one dataset version at a time
             old.unlink()
         with io.atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, digest=np.array(digest), skipped=np.array(skipped, dtype=str),
-                     **{f"{k}_{s}": v for s in SPLITS
-                        for k, v in zip(("x", "y", "names"), (arrays[s][0], arrays[s][1], np.array(arrays[s][2], dtype=str)), strict=True)})
-        log.info("hair: decoded %d images into %s", sum(len(a[1]) for a in arrays.values()), cache_file)
+            np.savez(
+                fh,
+                digest=np.array(digest),
+                skipped=np.array(skipped, dtype=str),
+                **{
+                    f"{k}_{s}": v
+                    for s in SPLITS
+                    for k, v in zip(
+                        ("x", "y", "names"),
+                        (arrays[s][0], arrays[s][1], np.array(arrays[s][2], dtype=str)),
+                        strict=True,
+                    )
+                },
+            )
+        log.info(
+            "hair: decoded %d images into %s", sum(len(a[1]) for a in arrays.values()), cache_file
+        )
     else:
         for split in SPLITS:
             x, y, names, bad = _decode_all(root, _limited(listing[split], limit))
@@ -205,10 +227,14 @@ def load_data(root: Path | None = None, limit: int | None = None, cache: Path | 
             idx = [names.index(n) for n, _ in keep]
             arrays[split] = (x[idx], y[idx], [names[i] for i in idx])
     return HairData(
-        x_train=normalise(arrays["train"][0]), y_train=arrays["train"][1],
-        x_test=normalise(arrays["test"][0]), y_test=arrays["test"][1],
-        digest=digest, skipped=skipped,
-        names_train=arrays["train"][2], names_test=arrays["test"][2],
+        x_train=normalise(arrays["train"][0]),
+        y_train=arrays["train"][1],
+        x_test=normalise(arrays["test"][0]),
+        y_test=arrays["test"][1],
+        digest=digest,
+        skipped=skipped,
+        names_train=arrays["train"][2],
+        names_test=arrays["test"][2],
     )
 
 
@@ -250,9 +276,16 @@ def _random_resized_crop_class():
         to the image (torchvision instead retries, then falls back to a centre crop), placed at
         a random offset and resized bilinearly to ``size``. Identity unless ``training``."""
 
-        def __init__(self, size=IMAGE_SIZE, scale=CROP_SCALE, ratio=CROP_RATIO, seed=None, **kwargs):
+        def __init__(
+            self, size=IMAGE_SIZE, scale=CROP_SCALE, ratio=CROP_RATIO, seed=None, **kwargs
+        ):
             super().__init__(**kwargs)
-            self.size, self.scale, self.ratio, self.seed = tuple(size), tuple(scale), tuple(ratio), seed
+            self.size, self.scale, self.ratio, self.seed = (
+                tuple(size),
+                tuple(scale),
+                tuple(ratio),
+                seed,
+            )
             self.generator = keras.random.SeedGenerator(seed)
 
         def call(self, images, training=True):
@@ -267,14 +300,21 @@ def _random_resized_crop_class():
             h = tf.minimum(tf.sqrt(area / r), 1.0)
             x0, y0 = (1.0 - w) * u[2], (1.0 - h) * u[3]
             boxes = tf.stack([y0, x0, y0 + h, x0 + w], axis=1)
-            return tf.image.crop_and_resize(images, boxes, tf.range(n), self.size, method="bilinear")
+            return tf.image.crop_and_resize(
+                images, boxes, tf.range(n), self.size, method="bilinear"
+            )
 
         def compute_output_shape(self, input_shape):
             return (input_shape[0], *self.size, input_shape[-1])
 
         def get_config(self):
-            return {**super().get_config(), "size": self.size, "scale": self.scale,
-                    "ratio": self.ratio, "seed": self.seed}
+            return {
+                **super().get_config(),
+                "size": self.size,
+                "scale": self.scale,
+                "ratio": self.ratio,
+                "seed": self.seed,
+            }
 
     return RandomResizedCrop
 
@@ -291,8 +331,13 @@ def augmentation(seed: int = SEED):
 
     return keras.Sequential(
         [
-            keras.layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="constant", fill_value=0.0,
-                                        interpolation="nearest", seed=seed),
+            keras.layers.RandomRotation(
+                ROTATION_DEGREES / 360,
+                fill_mode="constant",
+                fill_value=0.0,
+                interpolation="nearest",
+                seed=seed,
+            ),
             RandomResizedCrop(seed=seed + 1),
             keras.layers.RandomFlip("horizontal", seed=seed + 2),
         ],
@@ -300,8 +345,15 @@ def augmentation(seed: int = SEED):
     )
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, *, shuffle: bool, augment: bool = False,
-                 batch_size: int = BATCH_SIZE, seed: int = SEED):
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    shuffle: bool,
+    augment: bool = False,
+    batch_size: int = BATCH_SIZE,
+    seed: int = SEED,
+):
     """tf.data pipeline over in-memory arrays: reshuffled every epoch (seeded), batched,
     augmented per batch when asked (sequentially, so the random draws are reproducible)."""
     import tensorflow as tf
@@ -346,8 +398,12 @@ def versions() -> dict[str, str]:
     import PIL
     import tensorflow as tf
 
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
-            "pillow": PIL.__version__}
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
+    }
 
 
 def save_keras(model, path: Path) -> Path:
@@ -370,7 +426,9 @@ def load_model(path: Path):
     path = Path(path)
     meta_path = path.with_suffix(".json")
     if not path.is_file():
-        raise ZoomcampError(f"no model at {path}; train one: uv run python 08-deep-learning/train.py")
+        raise ZoomcampError(
+            f"no model at {path}; train one: uv run python 08-deep-learning/train.py"
+        )
     if not meta_path.is_file():
         raise ZoomcampError(f"{path} has no metadata {meta_path.name}; train it again")
     meta = json.loads(meta_path.read_text())

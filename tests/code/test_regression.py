@@ -1,0 +1,166 @@
+"""02-regression: the from-scratch normal equation, RMSE and split against NumPy/scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.metrics import mean_squared_error
+
+from zoomcamp import paths
+from zoomcamp.errors import ZoomcampError
+
+reg = paths.load_script("02-regression", "regression")
+
+
+def _data(seed=0, n=200, d=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 20, size=d) + rng.normal(size=d) * 5
+    y = 3.0 + X @ rng.normal(size=d) + rng.normal(scale=0.5, size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_normal_equation_matches_sklearn_and_lstsq(seed):
+    X, y = _data(seed)
+    w0, w = reg.train_linear_regression(X, y)
+    sk = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(w0, sk.intercept_, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(w, sk.coef_, rtol=1e-8, atol=1e-10)
+    Xb = np.column_stack([np.ones(len(X)), X])
+    ref, *_ = np.linalg.lstsq(Xb, y, rcond=None)
+    np.testing.assert_allclose(np.r_[w0, w], ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(reg.predict(X, w0, w), sk.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("r", [0.01, 1.0, 100.0])
+def test_regularised_matches_ridge_with_penalised_bias(r):
+    # The lesson adds r to the whole diagonal of XᵀX, the bias included: that is Ridge on a
+    # design matrix with an explicit ones column and no separate (unpenalised) intercept.
+    X, y = _data(3, n=60, d=8)
+    w0, w = reg.train_linear_regression(X, y, r=r)
+    Xb = np.column_stack([np.ones(len(X)), X])
+    ridge = Ridge(alpha=r, fit_intercept=False, solver="cholesky").fit(Xb, y)
+    np.testing.assert_allclose(np.r_[w0, w], ridge.coef_, rtol=1e-7, atol=1e-9)
+    # and it really is different from the unregularised solution for a large r
+    if r == 100.0:
+        w0_plain, _ = reg.train_linear_regression(X, y)
+        assert abs(w0 - w0_plain) > 1e-3
+
+
+def test_rmse_matches_sklearn():
+    rng = np.random.default_rng(7)
+    y, p = rng.normal(size=500), rng.normal(size=500)
+    assert reg.rmse(y, p) == pytest.approx(np.sqrt(mean_squared_error(y, p)), rel=1e-12)
+    assert reg.rmse(y, y) == 0.0
+
+
+@pytest.mark.parametrize("n", [3, 10, 11914, 9704, 101])
+def test_split_sizes(n):
+    train, val, test = reg.split_indices(n, seed=2)
+    assert len(val) == len(test) == int(0.2 * n)
+    assert len(train) + len(val) + len(test) == n
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(n))
+
+
+def test_split_is_the_lessons_shuffle_and_deterministic():
+    n = 1000
+    idx = np.arange(n)
+    np.random.seed(2)
+    np.random.shuffle(idx)
+    train, val, test = reg.split_indices(n, seed=2)
+    np.testing.assert_array_equal(np.concatenate([train, val, test]), idx)
+    again = reg.split_indices(n, seed=2)
+    for a, b in zip((train, val, test), again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = reg.split_indices(n, seed=3)
+    assert not np.array_equal(train, other[0])
+
+
+def test_split_dataframe_resets_index():
+    df = pd.DataFrame({"a": np.arange(50)})
+    parts = reg.split(df, seed=1)
+    assert [len(p) for p in parts] == [30, 10, 10]
+    for p in parts:
+        assert list(p.index) == list(range(len(p)))
+    assert sorted(pd.concat(parts)["a"]) == list(range(50))
+
+
+def test_duplicated_column_without_r_is_a_clear_error_and_r_fixes_it():
+    X, y = _data(4, n=100, d=3)
+    X_dup = np.column_stack([X, X[:, 1]])  # linearly dependent columns: XᵀX singular
+    with pytest.raises(ZoomcampError, match="regularisation"):
+        reg.train_linear_regression(X_dup, y)
+    w0, w = reg.train_linear_regression(X_dup, y, r=0.01)
+    assert np.isfinite(w0) and np.isfinite(w).all()
+    # the duplicated pair shares the weight; predictions stay as good as without the copy
+    p_plain = reg.predict(X, *reg.train_linear_regression(X, y))
+    assert reg.rmse(y, reg.predict(X_dup, w0, w)) == pytest.approx(reg.rmse(y, p_plain), rel=1e-3)
+
+
+def test_nearly_duplicated_column_is_caught_too():
+    X, y = _data(5, n=100, d=3)
+    X_near = np.column_stack([X, X[:, 0] * (1 + 1e-12)])
+    with pytest.raises(reg.SingularMatrixError):
+        reg.train_linear_regression(X_near, y)
+
+
+def test_bad_inputs_are_clear_errors():
+    X, y = _data(6, n=20, d=2)
+    with pytest.raises(ZoomcampError, match="NaN"):
+        reg.train_linear_regression(np.where(X > 0, np.nan, X), y)
+    with pytest.raises(ZoomcampError, match="shape"):
+        reg.train_linear_regression(X, y[:-1])
+    with pytest.raises(ZoomcampError, match="r must be"):
+        reg.train_linear_regression(X, y, r=-1)
+
+
+def test_normalize():
+    df = pd.DataFrame({"Engine HP": [1.0], "Make": ["Aston Martin"], "Vehicle Style": ["4dr SUV"]})
+    out = reg.normalize(df)
+    assert list(out.columns) == ["engine_hp", "make", "vehicle_style"]
+    assert out.iloc[0].tolist() == [1.0, "aston_martin", "4dr_suv"]
+
+
+def test_prepare_X_by_hand():
+    df = pd.DataFrame(
+        {
+            "engine_hp": [100.0, np.nan],
+            "engine_cylinders": [4.0, 6.0],
+            "highway_mpg": [30, 25],
+            "city_mpg": [20, 18],
+            "popularity": [10, 20],
+            "year": [2015, 2017],
+            "number_of_doors": [2.0, 4.0],
+            "make": ["ford", "bmw"],
+            "vehicle_size": ["compact", "large"],
+        }
+    )
+    spec = reg.FeatureSpec(
+        age=True, doors=True, makes=["ford"], categories={"vehicle_size": ["large"]}
+    )
+    X = reg.prepare_X(df, spec)
+    expected = np.array(
+        [
+            [100, 4, 30, 20, 10, 2, 1, 0, 0, 1, 0],
+            [0, 6, 25, 18, 20, 0, 0, 0, 1, 0, 1],
+        ],
+        dtype=float,
+    )
+    np.testing.assert_array_equal(X, expected)
+    assert len(spec.names()) == X.shape[1]
+
+
+def test_model_round_trip(tmp_path):
+    X, y = _data(8, n=30, d=5)
+    w0, w = reg.train_linear_regression(X, y)
+    spec = reg.FeatureSpec()
+    reg.save_model(tmp_path, w0, w, spec, {"r": 0.0})
+    w0b, wb, specb, meta = reg.load_model(tmp_path)
+    assert w0b == w0 and np.array_equal(wb, w) and specb == spec and meta["r"] == 0.0
+    (tmp_path / reg.MODEL_FILE).write_text((tmp_path / reg.MODEL_FILE).read_text() + " ")
+    with pytest.raises(ZoomcampError, match="sha256"):
+        reg.load_model(tmp_path)
+    with pytest.raises(ZoomcampError, match="train.py"):
+        reg.load_model(tmp_path / "missing")

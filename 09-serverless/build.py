@@ -15,10 +15,17 @@ layout, three weights, NOT the hair classifier) for smoke tests of the container
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from zoomcamp import io, paths
@@ -28,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
 DL = paths.REPO_ROOT / "08-deep-learning"
 TAG = "hair-classifier:v1"
+CONTEXT_FILES = ["Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "hair_lambda.py", "lambda_function.py"]
 NETWORK = "host"  # the engine here has no bridge network; "default" elsewhere also works
 
 
@@ -104,6 +112,74 @@ def docker_build(context: Path, tag: str, network: str | None = NETWORK, quiet: 
     if quiet:
         cmd.append("-q")
     _run([*cmd, str(context)], stdout=sys.stderr)
+
+
+def docker_available() -> tuple[bool, str]:
+    docker = shutil.which("docker")
+    if not docker:
+        return False, "no docker client on PATH"
+    proc = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=30)
+    return (proc.returncode == 0, "" if proc.returncode == 0 else "no Docker engine answers")
+
+
+def image_size(tag: str) -> int:
+    """Bytes of the image (what ``docker images`` shows, in 10^6-byte MB)."""
+    out = subprocess.run(["docker", "image", "inspect", tag, "--format", "{{.Size}}"],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(tag: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """``docker run`` the image on the host network with the emulator on free ports;
+    yields (container name, invocation URL); the container is always removed."""
+    port, api_port = free_port(), free_port()
+    name = f"hair-lambda-{uuid.uuid4().hex[:8]}"
+    cmd = ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
+           "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
+           "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}"]
+    for k, v in (env or {}).items():
+        cmd += ["-e", f"{k}={v}"]
+    try:
+        subprocess.run([*cmd, tag], check=True, capture_output=True, timeout=60)
+        yield name, f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def invoke(endpoint: str, event: dict, timeout: float = 60.0) -> dict:
+    req = urllib.request.Request(endpoint, data=json.dumps(event).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def invoke_when_ready(endpoint: str, event: dict, wait: float = 60.0) -> dict:
+    """The first answer, retrying while the emulator does not listen yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return invoke(endpoint, event)
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def scratch_context(model_dir: Path, dest: Path) -> Path:
+    """A copy of this build context with the model files of ``model_dir`` in ``model/``."""
+    for name in CONTEXT_FILES:
+        shutil.copy2(HERE / name, dest / name)
+    (dest / "model").mkdir(exist_ok=True)
+    for f in model_dir.glob("hair_classifier.*"):
+        shutil.copy2(f, dest / "model" / f.name)
+    return dest
 
 
 def _run(cmd: list[str], **kw) -> None:

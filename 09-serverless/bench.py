@@ -1,0 +1,173 @@
+"""uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build]
+
+Benchmarks the Lambda image with the exported model (09-serverless/model), writing
+``reports/09-serverless/bench.json``:
+
+- image size: ours, the base image, and the layers we add (deps, model, code);
+- cold start: ``docker run`` until the first answered invocation (inline image, through
+  the emulator), ``--runs`` times, each in a new container;
+- warm latency: the handler alone inside the container (``lambda_function.lambda_handler``
+  on an inline image event, ``--n`` calls after a warm-up), and end to end through the
+  emulator over HTTP (``--n`` calls);
+- memory peak (VmHWM) of the function process (``python -m awslambdaric``) after the calls.
+
+The machine is shared: the load average (``/proc/loadavg``) is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import build
+
+from zoomcamp import datasets, reports
+from zoomcamp.errors import ZoomcampError
+
+MODULE = "09-serverless"
+IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"
+
+IN_CONTAINER = r"""
+import base64, json, sys, time
+t0 = time.perf_counter()
+import lambda_function as f
+init = time.perf_counter() - t0
+event = {"image_b64": base64.b64encode(open("/tmp/img.jpg", "rb").read()).decode()}
+for _ in range(10):
+    f.lambda_handler(event, None)
+times = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter(); f.lambda_handler(event, None); times.append(time.perf_counter() - t)
+print(json.dumps({"init_s": init, "times": times}))
+"""
+
+PEAK = r"""
+import glob, json, os
+out = {}
+for d in glob.glob("/proc/[0-9]*"):
+    if d == f"/proc/{os.getpid()}":
+        continue
+    try:
+        cmd = open(d + "/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        if "awslambdaric" in cmd:
+            st = dict(l.split(":", 1) for l in open(d + "/status") if ":" in l)
+            out = {"vmhwm_kb": int(st["VmHWM"].split()[0]), "vmrss_kb": int(st["VmRSS"].split()[0])}
+    except OSError:
+        pass
+for f in ("/sys/fs/cgroup/memory.peak", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"):
+    try:
+        out["cgroup_peak_bytes"] = int(open(f).read()); break
+    except (OSError, ValueError):
+        pass
+print(json.dumps(out))
+"""
+
+
+def loadavg() -> list[float]:
+    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    ms = [v * 1000 for v in seconds]
+    return {"n": len(ms), "p50_ms": pct(ms, 0.5), "p90_ms": pct(ms, 0.9), "p99_ms": pct(ms, 0.99),
+            "mean_ms": statistics.fmean(ms), "min_ms": min(ms), "max_ms": max(ms)}
+
+
+def _model_mb() -> float | None:
+    path = build.MODEL_DIR / "hair_classifier.onnx"
+    return path.stat().st_size / 1e6 if path.is_file() else None
+
+
+def layer_sizes(tag: str) -> list[dict]:
+    out = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{json .}}", tag],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [{"size": r["Size"], "step": r["CreatedBy"][-90:]} for r in rows if r["Size"] not in ("0B", "0")]
+
+
+def bench(tag: str, runs: int, n: int) -> dict:
+    image = datasets.unpack("hair-type") / "data" / IMAGE
+    event = {"image_b64": base64.b64encode(image.read_bytes()).decode()}
+    result: dict = {"tag": tag, "image": IMAGE, "image_bytes": image.stat().st_size,
+                    "load_before": loadavg(), "cpus": os.cpu_count(), "machine": platform.machine()}
+    result["size"] = {"image_mb": build.image_size(tag) / 1e6,
+                      "base_mb": build.image_size("public.ecr.aws/lambda/python:3.13") / 1e6,
+                      "model_mb": _model_mb(),
+                      "layers": layer_sizes(tag)}
+    print(f"size: {result['size']['image_mb']:.1f} MB", file=sys.stderr)
+
+    cold, answers = [], []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        with build.running(tag) as (name, endpoint):
+            answers.append(build.invoke_when_ready(endpoint, event))
+            cold.append(time.perf_counter() - t0)
+            print(f"cold start {i + 1}/{runs}: {cold[-1]:.2f} s", file=sys.stderr)
+            if i == runs - 1:  # the last container also gives the warm figures and memory
+                e2e = []
+                for _ in range(n):
+                    t = time.perf_counter()
+                    build.invoke(endpoint, event)
+                    e2e.append(time.perf_counter() - t)
+                peak = subprocess.run(["docker", "exec", name, "python", "-c", PEAK],
+                                      capture_output=True, text=True, check=True).stdout
+    if any(a != answers[0] for a in answers):
+        raise ZoomcampError("the cold-start answers differ between containers")
+    result["answer"] = answers[0]
+    result["cold_start_s"] = {"runs": cold, "median": statistics.median(cold), "min": min(cold), "max": max(cold)}
+    result["warm_emulator"] = summary_ms(e2e)
+    mem = json.loads(peak.strip().splitlines()[-1])
+    result["memory"] = {"function_vmhwm_mb": mem.get("vmhwm_kb", 0) / 1024,
+                        "function_vmrss_mb": mem.get("vmrss_kb", 0) / 1024,
+                        "container_cgroup_peak_mb": mem.get("cgroup_peak_bytes", 0) / 2**20 or None}
+
+    proc = subprocess.run(["docker", "run", "--rm", "--network", "host", "-v", f"{image}:/tmp/img.jpg:ro",
+                           "--entrypoint", "python", tag, "-c", IN_CONTAINER, str(n)],
+                          capture_output=True, text=True, check=True)
+    inner = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["warm_handler"] = summary_ms(inner["times"])
+    result["handler_module_import_s"] = inner["init_s"]
+    result["load_after"] = loadavg()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", default=build.TAG, help="image to benchmark")
+    parser.add_argument("--runs", type=int, default=5, help="cold starts (new container each)")
+    parser.add_argument("--n", type=int, default=200, help="warm invocations")
+    parser.add_argument("--no-build", action="store_true", help="benchmark the existing image")
+    args = parser.parse_args(argv)
+    try:
+        ok, why = build.docker_available()
+        if not ok:
+            raise ZoomcampError(why)
+        if not args.no_build:
+            build.ensure_model(build.MODEL_DIR, [])
+            build.docker_build(build.HERE, args.tag, quiet=True)
+        result = bench(args.tag, args.runs, args.n)
+    except ZoomcampError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    path = reports.save_metrics(MODULE, "bench", result)
+    print(json.dumps({k: result[k] for k in ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")},
+                     indent=1), file=sys.stderr)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build]
+"""uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
 
 Benchmarks the Lambda image with the exported model (09-serverless/model), writing
 ``reports/09-serverless/bench.json``:
@@ -24,6 +24,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,9 +87,13 @@ def summary_ms(seconds: list[float]) -> dict:
             "mean_ms": statistics.fmean(ms), "min_ms": min(ms), "max_ms": max(ms)}
 
 
-def _model_mb() -> float | None:
-    path = build.MODEL_DIR / "hair_classifier.onnx"
-    return path.stat().st_size / 1e6 if path.is_file() else None
+def model_info(model_dir: Path) -> dict:
+    path = model_dir / "hair_classifier.onnx"
+    if not path.is_file():
+        return {"path": str(path), "mb": None}
+    meta = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else {}
+    return {"path": str(path), "mb": path.stat().st_size / 1e6, "onnx_sha256": meta.get("onnx_sha256"),
+            "training": meta.get("training"), "tiny_stand_in": bool(meta.get("tiny_stand_in"))}
 
 
 def layer_sizes(tag: str) -> list[dict]:
@@ -98,14 +103,14 @@ def layer_sizes(tag: str) -> list[dict]:
     return [{"size": r["Size"], "step": r["CreatedBy"][-90:]} for r in rows if r["Size"] not in ("0B", "0")]
 
 
-def bench(tag: str, runs: int, n: int) -> dict:
+def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
     image = datasets.unpack("hair-type") / "data" / IMAGE
     event = {"image_b64": base64.b64encode(image.read_bytes()).decode()}
     result: dict = {"tag": tag, "image": IMAGE, "image_bytes": image.stat().st_size,
                     "load_before": loadavg(), "cpus": os.cpu_count(), "machine": platform.machine()}
     result["size"] = {"image_mb": build.image_size(tag) / 1e6,
                       "base_mb": build.image_size("public.ecr.aws/lambda/python:3.13") / 1e6,
-                      "model_mb": _model_mb(),
+                      "model": model_info(model_dir),
                       "layers": layer_sizes(tag)}
     print(f"size: {result['size']['image_mb']:.1f} MB", file=sys.stderr)
 
@@ -150,15 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="cold starts (new container each)")
     parser.add_argument("--n", type=int, default=200, help="warm invocations")
     parser.add_argument("--no-build", action="store_true", help="benchmark the existing image")
+    parser.add_argument("--model-dir", type=Path, default=build.MODEL_DIR,
+                        help="exported model to build with (another folder: built from a scratch copy of the context)")
     args = parser.parse_args(argv)
     try:
         ok, why = build.docker_available()
         if not ok:
             raise ZoomcampError(why)
+        model_dir = args.model_dir.resolve()
         if not args.no_build:
-            build.ensure_model(build.MODEL_DIR, [])
-            build.docker_build(build.HERE, args.tag, quiet=True)
-        result = bench(args.tag, args.runs, args.n)
+            if model_dir == build.MODEL_DIR:
+                build.ensure_model(build.MODEL_DIR, [])
+                build.docker_build(build.HERE, args.tag, quiet=True)
+            else:
+                build.verify_model(model_dir / "hair_classifier.onnx")
+                with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as ctx:
+                    build.docker_build(build.scratch_context(model_dir, Path(ctx)), args.tag, quiet=True)
+        result = bench(args.tag, args.runs, args.n, model_dir)
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

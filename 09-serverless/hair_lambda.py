@@ -225,8 +225,12 @@ class HairClassifier:
         self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if os.environ.get("ORT_THREADS"):
-            opts.intra_op_num_threads = int(os.environ["ORT_THREADS"])
+        # one thread by default: Lambda gives < 1 vCPU below 1769 MB, and on a shared CPU
+        # extra spinning threads made a call 2-3x slower (README); ORT_THREADS=0: ORT's choice
+        threads = int(os.environ.get("ORT_THREADS", "1") or 1)
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self.input_name, self.output_name = inp.name, out.name

@@ -67,7 +67,8 @@ def endpoint(docker, image):
     port, api_port = free_port(), free_port()
     name = f"hair-lambda-test-{uuid.uuid4().hex[:8]}"
     try:
-        subprocess.run([docker, "run", "-d", "--rm", "--name", name, "--network", "host",
+        # as a non-root user, like Lambda (the files must be world-readable)
+        subprocess.run([docker, "run", "-d", "--rm", "--name", name, "--network", "host", "--user", "993:990",
                         "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
                         "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}", tag],
                        check=True, capture_output=True, timeout=60)

@@ -358,3 +358,28 @@ def test_unreachable_and_unresolvable_hosts(tiny, monkeypatch):
     monkeypatch.setattr(hl, "CONNECT_TIMEOUT", 1.0)
     assert_400(hl.handle({"url": "http://127.0.0.1:9/a.jpg"}, tiny), "cannot fetch")
     assert_400(hl.handle({"url": "http://no-such-host.invalid/a.jpg"}, tiny), "cannot resolve")
+
+
+# ---------------------------------------------------------------- the client and the build script
+def test_client_events(tmp_path, jpeg_bytes):
+    client = paths.load_script("09-serverless", "test")
+    assert client.event_for("https://example.com/a.jpg", None) == {"url": "https://example.com/a.jpg"}
+    img = tmp_path / "a.jpg"
+    img.write_bytes(jpeg_bytes)
+    assert base64.b64decode(client.event_for(None, img)["image_b64"]) == jpeg_bytes
+    with pytest.raises(SystemExit):
+        client.event_for(None, tmp_path / "missing.jpg")
+    assert client.main(["--image", str(img), "--endpoint", "http://127.0.0.1:9/x", "--timeout", "2"]) == 2
+
+
+def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
+    from zoomcamp.errors import ZoomcampError
+
+    path = build.write_tiny_model(tmp_path)
+    assert build.verify_model(path)["onnx_sha256"]
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(ZoomcampError, match="sha256"):
+        build.verify_model(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ZoomcampError, match="missing"):
+        build.verify_model(path)

@@ -7,8 +7,8 @@ Benchmarks the Lambda image with the exported model (09-serverless/model), writi
 - cold start: ``docker run`` until the first answered invocation (inline image, through
   the emulator), ``--runs`` times, each in a new container;
 - warm latency: the handler alone inside the container (``lambda_function.lambda_handler``
-  on an inline image event, ``--n`` calls after a warm-up), and end to end through the
-  emulator over HTTP (``--n`` calls);
+  on an inline image event, ``--n`` calls after a warm-up; also its parts: decoding,
+  preprocessing, ONNX Runtime), and end to end through the emulator over HTTP (``--n`` calls);
 - memory peak (VmHWM) of the function process (``python -m awslambdaric``) after the calls.
 
 The machine is shared: the load average (``/proc/loadavg``) is recorded with the figures.
@@ -37,7 +37,7 @@ MODULE = "09-serverless"
 IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"
 
 IN_CONTAINER = r"""
-import base64, json, sys, time
+import base64, json, os, sys, time
 t0 = time.perf_counter()
 import lambda_function as f
 init = time.perf_counter() - t0
@@ -47,7 +47,26 @@ for _ in range(10):
 times = []
 for _ in range(int(sys.argv[1])):
     t = time.perf_counter(); f.lambda_handler(event, None); times.append(time.perf_counter() - t)
-print(json.dumps({"init_s": init, "times": times}))
+import hair_lambda as hl
+raw = open("/tmp/img.jpg", "rb").read()
+img = hl.open_image(raw)
+x = hl.preprocess(img)
+parts = {}
+for name, fn in (("decode", lambda: hl.open_image(raw)), ("preprocess", lambda: hl.preprocess(img)),
+                 ("onnx_1_thread", lambda: f.MODEL.logits(x))):
+    ts = []
+    for _ in range(int(sys.argv[1])):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    parts[name] = sorted(ts)[len(ts) // 2] * 1000
+os.environ["ORT_THREADS"] = "0"  # ORT's default thread pool (one thread per core), for comparison
+default_threads = hl.HairClassifier(hl.default_model_path())
+for _ in range(10):
+    default_threads.logits(x)
+ts = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter(); default_threads.logits(x); ts.append(time.perf_counter() - t)
+parts["onnx_ort_default_threads"] = sorted(ts)[len(ts) // 2] * 1000
+print(json.dumps({"init_s": init, "times": times, "parts_p50_ms": parts}))
 """
 
 PEAK = r"""
@@ -145,6 +164,7 @@ def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
     inner = json.loads(proc.stdout.strip().splitlines()[-1])
     result["warm_handler"] = summary_ms(inner["times"])
     result["handler_module_import_s"] = inner["init_s"]
+    result["warm_handler_parts_p50_ms"] = inner["parts_p50_ms"]
     result["load_after"] = loadavg()
     return result
 

@@ -241,7 +241,7 @@ def load_data(
 # ---------------------------------------------------------------- model and pipeline
 
 
-def build_model():
+def build_model(jit_compile: bool | str = "auto"):
     """200x200x3 -> Conv2D(32, 3x3, relu, valid) -> MaxPool(2) -> Flatten -> Dense(64, relu)
     -> Dense(1) logit, compiled with SGD(0.002, momentum 0.8) and binary cross-entropy from
     logits. Call ``keras.utils.set_random_seed`` first for reproducible initial weights."""
@@ -262,6 +262,7 @@ def build_model():
         optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=MOMENTUM),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],  # logit > 0
+        jit_compile=jit_compile,
     )
     return model
 

@@ -1,0 +1,165 @@
+"""uv run python 08-deep-learning/bench.py [--epochs 3] [--augmented-epochs 3] [--save]
+
+Seconds per epoch of the hair-type CNN on this machine, plain and augmented, and images/s.
+Each epoch is timed from its first batch to the end of its test evaluation (what the
+homework does every epoch), split into the training part and the evaluation part. The
+first epoch of each phase also traces the graph, so it is reported separately and the
+steady figure is the median of the others. The load average is recorded before and after
+(other processes share the cores). ``--save`` writes reports/08-deep-learning/bench.json.
+Prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import hair
+
+from zoomcamp import reports
+from zoomcamp.errors import ZoomcampError
+
+
+def _timer(rows: list):
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+        def on_test_begin(self, logs=None):
+            self.t1 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            t2, c2 = time.perf_counter(), time.process_time()
+            rows.append(
+                {
+                    "epoch": epoch + 1,
+                    "seconds": t2 - self.t0,
+                    "train_seconds": self.t1 - self.t0,
+                    "cpu_seconds": c2 - self.c0,  # all threads of this process
+                    "loadavg_1min": os.getloadavg()[0],
+                }
+            )
+
+    return Timer()
+
+
+def bench(
+    epochs: int,
+    augmented_epochs: int,
+    limit: int | None,
+    threads: int | None,
+    jit: bool,
+    deterministic: bool,
+) -> dict:
+    import tensorflow as tf
+
+    load_before = os.getloadavg()
+    hair.configure_tf(threads, deterministic=deterministic)
+    data = hair.load_data(limit=limit)
+    model = hair.build_model(jit_compile=jit)
+    test_ds = hair.make_dataset(data.x_test, data.y_test, shuffle=False)
+    result = {}
+    done = 0
+    with contextlib.redirect_stdout(sys.stderr):
+        for phase, n, augment in (("plain", epochs, False), ("augmented", augmented_epochs, True)):
+            if n <= 0:
+                continue
+            rows: list = []
+            ds = hair.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
+            model.fit(
+                ds,
+                validation_data=test_ds,
+                epochs=done + n,
+                initial_epoch=done,
+                callbacks=[_timer(rows)],
+                verbose=2,
+                shuffle=False,
+            )
+            done += n
+            steady = rows[1:] or rows
+            sec = statistics.median(r["seconds"] for r in steady)
+            train_sec = statistics.median(r["train_seconds"] for r in steady)
+            cpu_sec = statistics.median(r["cpu_seconds"] for r in steady)
+            result[phase] = {
+                "epochs": rows,
+                "first_epoch_seconds": rows[0]["seconds"],
+                "seconds_per_epoch": sec,
+                "train_seconds_per_epoch": train_sec,
+                "cpu_seconds_per_epoch": cpu_sec,
+                "train_images_per_second": len(data.y_train) / train_sec,
+                "images_per_second_incl_test": (len(data.y_train) + len(data.y_test)) / sec,
+            }
+    return {
+        "n_train": len(data.y_train),
+        "n_test": len(data.y_test),
+        "settings": {
+            "threads": threads or "tensorflow default",
+            "jit_compile": jit,
+            "op_determinism": deterministic,
+            "batch_size": hair.BATCH_SIZE,
+        },
+        **result,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        },
+        "versions": hair.versions(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=3, help="plain epochs to time")
+    parser.add_argument("--augmented-epochs", type=int, default=3, help="augmented epochs to time")
+    parser.add_argument("--limit", type=int, default=None, help="images per split (default: all)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="TensorFlow intra/inter-op threads"
+    )
+    parser.add_argument(
+        "--jit", action=argparse.BooleanOptionalAction, default=False, help="XLA jit_compile"
+    )
+    parser.add_argument(
+        "--deterministic",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="tf.config.experimental.enable_op_determinism (what train.py uses)",
+    )
+    parser.add_argument(
+        "--save", action="store_true", help="write reports/08-deep-learning/bench.json"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.epochs < 1 and args.augmented_epochs < 1:
+            raise ZoomcampError("time at least one epoch")
+        result = bench(
+            args.epochs,
+            args.augmented_epochs,
+            args.limit,
+            args.threads,
+            args.jit,
+            args.deterministic,
+        )
+    except ZoomcampError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.save:
+        reports.save_metrics(hair.MODULE, "bench", result)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -46,6 +46,8 @@ def cross_validate(df, C_grid=C_GRID, n_splits=N_SPLITS, seed=churn.SEED) -> dic
 
 
 def train(output: Path, C: float | None = None) -> dict:
+    if C is not None and not C > 0:
+        raise ZoomcampError(f"--C must be positive, got {C}")
     df = churn.load_data()
     parts = churn.split(df)
     full_train, test = parts["full_train"], parts["test"]
@@ -55,12 +57,10 @@ def train(output: Path, C: float | None = None) -> dict:
     # churn.fit silences the per-fit warning; the final model's convergence goes in the
     # metadata ("converged").
     if C is None:
-        scores = cross_validate(full_train)
+        scores = cross_validate(full_train, C_GRID)
         cv = {str(c): {"mean": float(np.mean(s)), "std": float(np.std(s))} for c, s in scores.items()}
         # Best mean AUC; ties (to 1e-12) go to the smaller C, the more regularised model.
         C = max(scores, key=lambda c: (round(float(np.mean(scores[c])), 12), -c))
-    elif C <= 0:
-        raise ZoomcampError(f"--C must be positive, got {C}")
 
     pipeline = churn.fit(full_train, C=C)
     y_test = test[churn.TARGET].to_numpy()

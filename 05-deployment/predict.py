@@ -27,13 +27,28 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 JSON = "application/json"
 log = logging.getLogger("churn-service")
 
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type and JSON Schema counts 12.0 as an integer: accept integral
+    floats for the integer fields, reject fractions, booleans and strings."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Input should be a whole number, not a fraction")
+        return int(value)
+    return value
+
+
+WHOLE = BeforeValidator(_whole_number)  # after Field(...) in Annotated, or the JSON schema loses the bounds
 YesNo = Literal["no", "yes"]
 NoPhone = Literal["no", "no_phone_service", "yes"]
 NoInternet = Literal["no", "no_internet_service", "yes"]
@@ -53,7 +68,7 @@ class Customer(BaseModel):
             "totalcharges": 29.85}]})  # fmt: skip
 
     gender: Literal["female", "male"]
-    seniorcitizen: Annotated[int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)")]
+    seniorcitizen: Annotated[int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)"), WHOLE]
     partner: YesNo
     dependents: YesNo
     phoneservice: YesNo
@@ -69,7 +84,7 @@ class Customer(BaseModel):
     paperlessbilling: YesNo
     paymentmethod: Literal["bank_transfer_(automatic)", "credit_card_(automatic)",
                            "electronic_check", "mailed_check"]
-    tenure: Annotated[int, Field(ge=0, le=1200, description="months with the company")]
+    tenure: Annotated[int, Field(ge=0, le=1200, description="months with the company"), WHOLE]
     monthlycharges: Annotated[float, Field(ge=0, le=10_000)]
     totalcharges: Annotated[float, Field(ge=0, le=10_000_000)]
 

@@ -1,0 +1,295 @@
+"""05-deployment: the churn service in process (FastAPI TestClient) on the committed model.
+
+Every endpoint, every 422/413 path, start-up refusals, batch == singles, and the served
+probability == ``pipeline.predict_proba`` to 1e-9 on every real Telco customer and on
+random valid ones (the service never runs the pipeline: ``FastScorer`` does the maths).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import shutil
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from zoomcamp import io, paths
+
+predict = paths.load_script("05-deployment", "predict")
+scoring = paths.load_script("05-deployment", "churn_scoring")
+churn = paths.load_script("03-classification", "churn")
+
+MODEL = paths.module_dir("05-deployment") / "model" / "churn-model.bin"
+META = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(predict.app) as c:  # runs the lifespan: loads the committed model
+        yield c
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    with open(MODEL, "rb") as fh:
+        return pickle.load(fh)
+
+
+@pytest.fixture(scope="module")
+def real_customers():
+    return churn.records(churn.load_data())
+
+
+def random_customers(n: int, seed: int = 0) -> list[dict]:
+    """Valid customers over the whole accepted range (numbers up to the schema's bounds)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        c = {f: rng.choice(v) for f, v in META["categories"].items()}
+        c["tenure"] = rng.choice([0, 1, 72, 1200, rng.randint(0, 1200)])
+        c["monthlycharges"] = rng.choice([0.0, 10_000.0, rng.uniform(0, 10_000), rng.uniform(18, 120)])
+        c["totalcharges"] = rng.choice([0.0, 1e7, rng.uniform(0, 1e7), rng.uniform(0, 9000)])
+        out.append(c)
+    return out
+
+
+def reference(pipeline, customers: list[dict]) -> np.ndarray:
+    return pipeline.predict_proba(customers)[:, 1]
+
+
+# --------------------------------------------------------------------------- correctness
+
+
+def test_fast_scorer_equals_pipeline_on_every_real_customer(pipeline, real_customers):
+    assert len(real_customers) == 7043
+    fast = scoring.FastScorer(pipeline).proba_many(real_customers)
+    np.testing.assert_allclose(fast, reference(pipeline, real_customers), rtol=0, atol=TOL)
+
+
+def test_fast_scorer_equals_pipeline_on_random_valid_customers(pipeline):
+    customers = random_customers(5000)
+    fast = scoring.FastScorer(pipeline).proba_many(customers)
+    ref = reference(pipeline, customers)
+    assert ref.min() < 1e-6 and ref.max() > 1 - 1e-6  # the extremes are exercised
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=TOL)
+
+
+def test_served_batches_equal_pipeline_on_real_customers(client, pipeline, real_customers):
+    served = []
+    for i in range(0, len(real_customers), predict.MAX_BATCH):
+        r = client.post("/predict/batch", json={"customers": real_customers[i:i + predict.MAX_BATCH]})
+        assert r.status_code == 200, r.text
+        served += r.json()["predictions"]
+    proba = np.array([p["churn_probability"] for p in served])
+    np.testing.assert_allclose(proba, reference(pipeline, real_customers), rtol=0, atol=TOL)
+    assert [p["churn"] for p in served] == list(proba >= 0.5)
+
+
+def test_batch_equals_singles(client):
+    customers = random_customers(40, seed=1)
+    batch = client.post("/predict/batch", json={"customers": customers}).json()["predictions"]
+    singles = [client.post("/predict", json=c).json() for c in customers]
+    assert batch == singles
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_served_single_equals_pipeline(client, pipeline, seed):
+    customer = random_customers(1, seed)[0]
+    r = client.post("/predict", json=customer)
+    assert r.status_code == 200
+    expected = reference(pipeline, [customer])[0]
+    assert abs(r.json()["churn_probability"] - expected) <= TOL
+    assert r.json()["churn"] is bool(expected >= 0.5)
+
+
+def test_example_customer(client, pipeline):
+    r = client.post("/predict", json=EXAMPLE)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert set(r.json()) == {"churn_probability", "churn"}
+    assert r.json()["churn_probability"] == pytest.approx(reference(pipeline, [EXAMPLE])[0], abs=TOL)
+
+
+# --------------------------------------------------------------------------- health, docs
+
+
+def test_health_names_the_model(client):
+    r = client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["model"]["sha256"] == io.sha256_file(MODEL) == META["sha256"]
+    assert body["model"]["C"] == META["C"] and body["model"]["trained_at"] == META["trained_at"]
+
+
+def test_openapi_documents_the_request_models(client):
+    schema = client.get("/openapi.json").json()
+    assert {"/predict", "/predict/batch", "/health"} <= set(schema["paths"])
+    customer = schema["components"]["schemas"]["Customer"]
+    assert customer["additionalProperties"] is False
+    assert len(customer["required"]) == 19
+    for field, values in META["categories"].items():
+        if field != "seniorcitizen":
+            assert sorted(customer["properties"][field]["enum"]) == sorted(values), field
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Customer"}
+    assert schema["components"]["schemas"]["Batch"]["properties"]["customers"]["maxItems"] == predict.MAX_BATCH
+    assert client.get("/docs").status_code == 200
+
+
+# --------------------------------------------------------------------------- 422
+
+
+@pytest.mark.parametrize("field,value", [
+    ("contract", "weekly"), ("gender", "FEMALE"), ("internetservice", None),
+    ("seniorcitizen", 2), ("seniorcitizen", True), ("seniorcitizen", "1"), ("seniorcitizen", 0.5),
+    ("tenure", -1), ("tenure", 1201), ("tenure", 1.5), ("tenure", "12"),
+    ("monthlycharges", -0.01), ("monthlycharges", 10_000.01), ("monthlycharges", "29.85"),
+    ("totalcharges", -1), ("totalcharges", 1e8), ("totalcharges", [1]),
+])  # fmt: skip
+def test_bad_value_is_422_naming_the_field(client, field, value):
+    r = client.post("/predict", json={**EXAMPLE, field: value})
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["detail"]] == [["body", field]]
+    assert r.json()["message"].startswith(f"{field}: ")
+    assert "input" not in r.json()["detail"][0]  # the input is not echoed back
+
+
+def test_missing_and_unknown_fields_are_422(client):
+    missing = {k: v for k, v in EXAMPLE.items() if k != "tenure"}
+    r = client.post("/predict", json=missing)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "tenure"]
+    r = client.post("/predict", json={**EXAMPLE, "churn": 1})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "extra_forbidden"
+    assert "churn: " in r.json()["message"]
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b"null", b"42", b'"x"', b"\xff\xfe\x00",
+                                  b'{"tenure": NaN}', b'{"monthlycharges": Infinity}'])
+def test_malformed_bodies_are_422(client, body):
+    r = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+
+
+def test_non_finite_numbers_are_rejected(client):
+    for value in ("NaN", "Infinity", "-Infinity", "1e400"):
+        raw = json.dumps({**EXAMPLE, "monthlycharges": 0}).replace('"monthlycharges": 0', f'"monthlycharges": {value}')
+        r = client.post("/predict", content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["detail"][0]["loc"] == ["body", "monthlycharges"]
+
+
+def test_batch_422_names_the_item_and_field(client):
+    r = client.post("/predict/batch", json={"customers": [EXAMPLE, {**EXAMPLE, "partner": "maybe"}]})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "customers", 1, "partner"]
+    assert r.json()["message"].startswith("customers.1.partner: ")
+    assert client.post("/predict/batch", json={"customers": []}).status_code == 422
+    assert client.post("/predict/batch", json=[EXAMPLE]).status_code == 422
+    assert client.post("/predict/batch", json={"customers": [EXAMPLE], "x": 1}).status_code == 422
+
+
+# --------------------------------------------------------------------------- 413 and others
+
+
+def test_batch_over_the_limit_is_413(client):
+    r = client.post("/predict/batch", json={"customers": [EXAMPLE] * (predict.MAX_BATCH + 1)})
+    assert r.status_code == 413
+    full = client.post("/predict/batch", json={"customers": [EXAMPLE] * predict.MAX_BATCH})
+    assert full.status_code == 200 and len(full.json()["predictions"]) == predict.MAX_BATCH
+
+
+def test_body_over_the_limit_is_413_by_content_length(client):
+    body = json.dumps(EXAMPLE).encode() + b" " * predict.MAX_BODY_BYTES
+    r = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_body_over_the_limit_is_413_when_streamed(client):
+    def chunks():  # no Content-Length: chunked transfer encoding
+        for _ in range(predict.MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    r = client.post("/predict/batch", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.request.headers.get("transfer-encoding") == "chunked"
+    assert r.status_code == 413
+
+
+def test_streamed_body_under_the_limit_is_served(client):
+    def chunks():
+        data = json.dumps(EXAMPLE).encode()
+        yield data[:50]
+        yield data[50:]
+
+    r = client.post("/predict", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+
+
+def test_bad_content_length_is_400(client):
+    r = client.post("/predict", content=b"{}", headers={"Content-Type": "application/json", "Content-Length": "x"})
+    assert r.status_code == 400
+
+
+def test_wrong_method_and_path(client):
+    assert client.get("/predict").status_code == 405
+    assert client.post("/health").status_code == 405
+    assert client.get("/nope").status_code == 404
+
+
+# --------------------------------------------------------------------------- start-up refusals
+
+
+def copy_model(tmp_path):
+    for f in (MODEL, MODEL.with_suffix(".json")):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / MODEL.name
+
+
+def start_fails(monkeypatch, path, match: str) -> None:
+    monkeypatch.setenv("MODEL_PATH", str(path))
+    with pytest.raises(RuntimeError, match=match), TestClient(predict.app):
+        pass
+
+
+def test_refuses_a_tampered_model(monkeypatch, tmp_path):
+    path = copy_model(tmp_path)
+    path.write_bytes(path.read_bytes() + b"\x00")
+    start_fails(monkeypatch, path, "does not match its metadata: sha256")
+
+
+def test_refuses_another_sklearn_version(monkeypatch, tmp_path):
+    path = copy_model(tmp_path)
+    meta = {**META, "sklearn_version": "1.6.1"}
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    start_fails(monkeypatch, path, "saved with scikit-learn 1.6.1")
+
+
+def test_refuses_a_missing_model_or_metadata(monkeypatch, tmp_path):
+    start_fails(monkeypatch, tmp_path / "none.bin", "no model file")
+    path = copy_model(tmp_path)
+    path.with_suffix(".json").unlink()
+    start_fails(monkeypatch, path, "no metadata")
+
+
+def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path):
+    """A model trained on a contract value the API rejects (or missing one) is refused."""
+    customers = random_customers(200, seed=3)
+    customers[0] = {**customers[0], "contract": "weekly"}
+    model = Pipeline([("dictvectorizer", DictVectorizer(sparse=False)),
+                      ("logisticregression", LogisticRegression(max_iter=1000))])
+    model.fit(customers, [i % 2 for i in range(len(customers))])
+    path = tmp_path / "other.bin"
+    path.write_bytes(pickle.dumps(model))
+    path.with_suffix(".json").write_text(json.dumps(
+        {**META, "sha256": io.sha256_file(path), "trained_at": "now"}))
+    start_fails(monkeypatch, path, "features do not match the request schema")

@@ -1,0 +1,108 @@
+"""05-deployment: build the churn-service image, run it, call it with test.py.
+
+The image is built from ``05-deployment/`` exactly as the README says (its .dockerignore
+keeps the context to the lock, the code and the model), run with ``--network host`` on a
+free port (``PORT``), and removed whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from zoomcamp import paths
+
+pytestmark = pytest.mark.docker
+
+MODULE = paths.module_dir("05-deployment")
+MODEL = MODULE / "model" / "churn-model.bin"
+TAG = "churn-service:pytest"
+client = paths.load_script("05-deployment", "test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def image(docker):
+    proc = subprocess.run([docker, "build", "--network", "host", "-q", "-t", TAG, str(MODULE)],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return TAG
+
+
+def running(docker, name: str) -> bool:
+    out = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True)
+    return out.stdout.strip() == "true"
+
+
+@pytest.fixture(scope="module")
+def service(docker, image):
+    port, name = free_port(), f"churn-service-test-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run([docker, "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", image],
+                       check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2))
+                break
+            except OSError:
+                logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
+                assert running(docker, name), f"the container stopped:\n{logs[-3000:]}"
+                assert time.monotonic() < deadline, f"no /health within 90 s:\n{logs[-3000:]}"
+                time.sleep(0.5)
+        yield name, port, health
+    finally:
+        subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
+
+
+def test_test_py_gets_the_pipelines_answer(service):
+    _, port, _ = service
+    proc = subprocess.run([sys.executable, str(MODULE / "test.py"), "--url", f"http://127.0.0.1:{port}/predict"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout.splitlines()[0])
+    with open(MODEL, "rb") as fh:
+        expected = pickle.load(fh).predict_proba([client.CUSTOMER])[0, 1]
+    assert abs(answer["churn_probability"] - expected) <= 1e-9
+    assert answer["churn"] is bool(expected >= 0.5)
+    assert "churn probability" in proc.stdout
+
+
+def test_health_names_the_committed_model(service):
+    _, _, health = service
+    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert health["status"] == "ok" and health["model"]["sha256"] == meta["sha256"]
+
+
+def test_runs_as_non_root_with_a_healthcheck(docker, service, image):
+    name, _, _ = service
+    uid = subprocess.run([docker, "exec", name, "id", "-u"], capture_output=True, text=True, timeout=30)
+    assert uid.returncode == 0 and uid.stdout.strip() != "0"
+    check = subprocess.run([docker, "image", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", image],
+                           capture_output=True, text=True, timeout=30)
+    assert "/health" in check.stdout
+    bad = subprocess.run([docker, "exec", name, "python", "-c", "import urllib.request, os; "
+                          "urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['PORT'], timeout=2)"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 0, bad.stderr  # the HEALTHCHECK command itself succeeds
+
+
+def test_refuses_to_start_without_its_model(docker, image):
+    proc = subprocess.run([docker, "run", "--rm", "--network", "host", "-e", f"PORT={free_port()}",
+                           "-e", "MODEL_PATH=/app/model/missing.bin", image],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "refusing to start" in proc.stderr and "no model file" in proc.stderr

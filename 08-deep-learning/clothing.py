@@ -219,7 +219,12 @@ def fit(
 ) -> dict:
     callbacks = [best_checkpoint(checkpoint)] if checkpoint else []
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # the tf.data pipeline shuffles
     )
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 

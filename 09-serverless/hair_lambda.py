@@ -18,6 +18,7 @@ import math
 import os
 import socket
 import ssl
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -117,7 +118,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._ip = ip
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
+        self.sock = self.raw = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
         self.sock.settimeout(READ_TIMEOUT)
 
 
@@ -128,6 +129,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         raw = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
+        self.raw = raw
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
         self.sock.settimeout(READ_TIMEOUT)
 
@@ -148,9 +150,19 @@ def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | N
     cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     conn = cls(parts.hostname, port, ip)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
+    # the whole-download deadline, even for a server that trickles its headers: a watchdog
+    # shuts the socket down, which wakes up any blocked read
+    watchdog = threading.Timer(remaining, _abort, [conn])
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("GET", path, headers={"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"})
         resp = conn.getresponse()
+        if time.monotonic() >= deadline:  # the watchdog cut the headers short
+            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
         headers = {k.lower(): v for k, v in resp.getheaders()}
         if resp.status != 200:
             return resp.status, headers, None
@@ -171,13 +183,27 @@ def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | N
             if total > MAX_BYTES:
                 raise BadInput(f"image exceeds the limit of {MAX_BYTES} bytes")
             chunks.append(chunk)
+        if time.monotonic() >= deadline:  # the watchdog cut the body short
+            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
         return 200, headers, b"".join(chunks)
-    except TimeoutError:
-        raise BadInput("timed out fetching the URL") from None
     except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline:
+            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s") from None
+        if isinstance(exc, TimeoutError):
+            raise BadInput("timed out fetching the URL") from None
         raise BadInput(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def _abort(conn: http.client.HTTPConnection) -> None:
+    sock = getattr(conn, "raw", None)  # conn.sock is None once the response owns the socket
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def fetch(url: str) -> bytes:

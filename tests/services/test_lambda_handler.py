@@ -283,6 +283,17 @@ def server(jpeg_bytes):
         time.sleep(3)
         self.send(200, "image/jpeg", jpeg_bytes)
 
+    def trickle_headers(self):
+        self.send_response(200)
+        self.flush_headers()  # the status line, then one header line every 0.3 s
+        try:
+            for i in range(50):
+                self.wfile.write(f"X-Slow-{i}: a\r\n".encode())
+                self.wfile.flush()
+                time.sleep(0.3)
+        except OSError:
+            pass
+
     _Server.routes = {
         "/good.jpg": lambda s: s.send(200, "image/jpeg; charset=binary", jpeg_bytes),
         "/octet": lambda s: s.send(200, "application/octet-stream", jpeg_bytes),
@@ -295,7 +306,9 @@ def server(jpeg_bytes):
                                      s.send_header("Content-Length", str(10**9)), s.end_headers()),
         "/huge": _stream,
         "/trickle": lambda s: _stream(s, chunk=b"\xff", n=100, pause=0.2),
+        "/trickle-slowly": lambda s: _stream(s, chunk=b"\xff", n=5, pause=1.5),
         "/slow": slow,
+        "/trickle-headers": trickle_headers,
         "/error": lambda s: s.send(500, "text/plain", b"oops"),
         "/redirect": redirect("/good.jpg"),
         "/redirect-loop": redirect("/redirect-loop"),
@@ -331,7 +344,8 @@ def test_good_urls(tiny, server, limits, jpeg_bytes, path):
     ("/page.html", "content type is 'text/html'", 2), ("/no-type", "content type", 2),
     ("/fake.jpg", "not a decodable image", 2), ("/bomb.png", "exceed", 5),
     ("/declared-huge", "limit", 2), ("/huge", "exceeds the limit", 3),
-    ("/slow", "timed out", 2.5), ("/trickle", "longer than", 3.5),
+    ("/slow", "timed out", 2.5), ("/trickle", "longer than", 3), ("/trickle-headers", "longer than", 3),
+    ("/trickle-slowly", "timed out", 3),  # a pause longer than the read timeout mid-body
     ("/redirect-loop", "redirects", 2), ("/redirect-ftp", "http and https", 2),
 ])
 def test_bad_urls_answer_400_quickly(tiny, server, limits, path, fragment, max_seconds):

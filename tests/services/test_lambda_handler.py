@@ -397,3 +397,43 @@ def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
     path.with_suffix(".json").unlink()
     with pytest.raises(ZoomcampError, match="missing"):
         build.verify_model(path)
+
+
+# ---------------------------------------------------------------- https: certificates are verified
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory, jpeg_bytes):
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    _Server.routes.setdefault("/good.jpg", lambda s: s.send(200, "image/jpeg", jpeg_bytes))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Server)
+    httpd.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], d / "cert.pem"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_verifies_the_certificate_and_the_host_name(tiny, server, https_server, limits, monkeypatch, jpeg_bytes):
+    import ssl
+
+    port, cert = https_server
+    url = f"https://localhost:{port}/good.jpg"
+    # an unknown (self-signed) certificate is refused
+    assert_400(hl.handle({"url": url}, tiny), "CERTIFICATE_VERIFY_FAILED")
+    original = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: original(cafile=str(cert)))
+    # trusted: the name in the URL is checked against the certificate (SNI + hostname check)
+    assert hl.handle({"url": url}, tiny) == hl.handle({"image_b64": b64(jpeg_bytes)}, tiny)
+    # the same server by IP: the certificate does not name 127.0.0.1
+    assert_400(hl.handle({"url": f"https://127.0.0.1:{port}/good.jpg"}, tiny), "cannot fetch")

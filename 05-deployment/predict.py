@@ -14,25 +14,29 @@ mismatch stops the start with the reason. Requests are validated strictly: only 
 dataset's values for categorical fields, bounded numbers, no unknown fields (422 naming
 the field); bodies over 2 MiB or batches over 1000 customers get 413. Scoring uses
 ``churn_scoring.FastScorer``, proved equal to ``pipeline.predict_proba`` by the tests.
+
+``api`` is the FastAPI app (routes, docs, lifespan); ``app`` (what uvicorn serves) wraps
+it and answers the two POST endpoints without FastAPI's per-request routing, through the
+same ``handle`` function the routes use (tests check both answer byte for byte alike).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from churn_scoring import THRESHOLD, FastScorer, ModelError, load_model, model_path
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 2 * 1024 * 1024
 JSON = "application/json"
-log = logging.getLogger("churn-service")
+log = logging.getLogger("uvicorn.error")  # shows in uvicorn's output
 
 
 
@@ -133,7 +137,7 @@ def check_model(scorer: FastScorer, meta: dict[str, Any]) -> None:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(api: FastAPI):
     path = model_path()
     try:
         pipeline, meta = load_model(path)
@@ -142,125 +146,164 @@ async def lifespan(app: FastAPI):
     except ModelError as exc:
         log.error("refusing to start: %s", exc)
         raise RuntimeError(f"refusing to start: {exc}") from None
-    app.state.scorer = scorer
-    app.state.pipeline = pipeline
-    app.state.identity = {k: meta.get(k) for k in (
+    api.state.scorer = scorer
+    api.state.identity = {k: meta.get(k) for k in (
         "model_file", "sha256", "C", "trained_at", "sklearn_version", "data_sha256")}
     log.info("serving %s (sha256 %s, C=%s)", path, meta.get("sha256"), meta.get("C"))
     yield
 
 
-class BodyLimit:
-    """413 for a request body over ``max_bytes``: at once when Content-Length says so,
-    otherwise as soon as the streamed body passes the limit (chunked uploads)."""
-
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                if not value.isdigit():
-                    return await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
-                if int(value) > self.max_bytes:
-                    return await self._too_large(scope, receive, send)
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, f"request body over {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-    async def _too_large(self, scope, receive, send):
-        response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, 413,
-                                headers={"Connection": "close"})
-        await response(scope, receive, send)
+# --------------------------------------------------------------------------- request handling
+# One implementation of the two POST endpoints, from raw ASGI ``receive`` to (status, JSON
+# bytes): pydantic-core parses and validates the body in one pass (``model_validate_json``),
+# the answer is formatted directly. ``ChurnService`` below calls it without FastAPI's
+# routing (which costs several times the work itself); the FastAPI routes call it too.
 
 
-app = FastAPI(title="Churn prediction service", version="1.0.0", lifespan=lifespan,
-              description="Telco customer churn probability (logistic regression, "
-                          "03-classification/train.py), served by 05-deployment/predict.py.")
-app.add_middleware(BodyLimit)
+class Reply(Exception):
+    """An early answer (413, 400, 422) while reading or validating a request."""
+
+    def __init__(self, status: int, body: dict[str, Any]):
+        self.status, self.body = status, body
 
 
-def openapi() -> dict[str, Any]:
-    """FastAPI's schema plus the request models the endpoints validate themselves."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Customer, Batch):
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(model_schema.pop("$defs", {}))
-            components[model.__name__] = model_schema
-        app.openapi_schema = schema
-    return app.openapi_schema
+async def read_body(headers: list[tuple[bytes, bytes]], receive) -> bytes:
+    """The request body, refused with 413 when Content-Length or the streamed size (chunked
+    uploads) passes ``MAX_BODY_BYTES``, before reading more of it."""
+    too_large = Reply(413, {"detail": f"request body over {MAX_BODY_BYTES} bytes"})
+    for key, value in headers:
+        if key == b"content-length":
+            if not value.isdigit():
+                raise Reply(400, {"detail": "invalid Content-Length"})
+            if int(value) > MAX_BODY_BYTES:
+                raise too_large
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionAbortedError("client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-app.openapi = openapi  # type: ignore[method-assign]
-
-
-@app.exception_handler(RequestValidationError)
-async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+def invalid(exc: ValidationError) -> Reply:
     """422 listing each bad field (``contract: Input should be ...``), without echoing the
     input back; 413 when the only problem is a batch over the limit."""
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
-    if errors and all(e["type"] == "too_long" and e["loc"][-1:] == ["customers"] for e in errors):
-        return JSONResponse({"detail": f"batch over {MAX_BATCH} customers"}, 413)
-    fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body"
-              if e["type"] != "json_invalid" else "body" for e in errors]
+    errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    if errors and all(e["type"] == "too_long" and e["loc"] == ["body", "customers"] for e in errors):
+        return Reply(413, {"detail": f"batch over {MAX_BATCH} customers"})
+    fields = ["body" if e["type"] == "json_invalid" else ".".join(map(str, e["loc"][1:])) or "body"
+              for e in errors]
     message = "; ".join(f"{f}: {e['msg']}" for f, e in zip(fields, errors, strict=True))
-    return JSONResponse({"detail": errors, "message": message}, 422)
-
-
-def _body(schema: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """OpenAPI for an endpoint that validates its own body (``model_validate_json``: the
-    JSON is parsed and checked in one pass by pydantic-core, faster than FastAPI's
-    ``json.loads`` then validation)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
-            **(extra or {})}
-
-
-async def _validated(request: Request, model: type[BaseModel]) -> Any:
-    body = await request.body()
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    return Reply(422, {"detail": errors, "message": message})
 
 
 def _prediction(p: float) -> bytes:
     return b'{"churn_probability":%s,"churn":%s}' % (repr(p).encode(), b"true" if p >= THRESHOLD else b"false")
 
 
-@app.post("/predict", response_model=Prediction,
-          openapi_extra=_body({"$ref": "#/components/schemas/Customer"}))
+def score_one(scorer: FastScorer, body: bytes) -> bytes:
+    try:
+        customer = Customer.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    return _prediction(scorer.proba(customer.__dict__))
+
+
+def score_batch(scorer: FastScorer, body: bytes) -> bytes:
+    try:
+        batch = Batch.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    proba = scorer.proba
+    return b'{"predictions":[' + b",".join(_prediction(proba(c.__dict__)) for c in batch.customers) + b"]}"
+
+
+async def handle(handler, scorer: FastScorer, headers, receive) -> tuple[int, bytes]:
+    try:
+        return 200, handler(scorer, await read_body(headers, receive))
+    except Reply as reply:
+        return reply.status, json.dumps(reply.body).encode()
+
+
+# --------------------------------------------------------------------------- the app
+
+api = FastAPI(title="Churn prediction service", version="1.0.0", lifespan=lifespan,
+              description="Telco customer churn probability (logistic regression, "
+                          "03-classification/train.py), served by 05-deployment/predict.py.")
+TOO_LARGE = {413: {"description": f"body over {MAX_BODY_BYTES} bytes (or, batch, over {MAX_BATCH} customers)"}}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": ref}}}}
+
+
+@api.post("/predict", response_model=Prediction, openapi_extra=_body(Customer), responses=TOO_LARGE)
 async def predict(request: Request) -> Response:
     """Churn probability of one customer and the decision at 0.5."""
-    customer = await _validated(request, Customer)
-    return Response(_prediction(request.app.state.scorer.proba(customer.__dict__)), media_type=JSON)
+    status, body = await handle(score_one, request.app.state.scorer, request.scope["headers"], request.receive)
+    return Response(body, status, media_type=JSON)
 
 
-@app.post("/predict/batch", response_model=Predictions,
-          openapi_extra=_body({"$ref": "#/components/schemas/Batch"}),
-          responses={413: {"description": f"body over {MAX_BODY_BYTES} bytes or over {MAX_BATCH} customers"}})
+@api.post("/predict/batch", response_model=Predictions, openapi_extra=_body(Batch), responses=TOO_LARGE)
 async def predict_batch(request: Request) -> Response:
     """Churn probabilities of 1 to 1000 customers, in the order sent."""
-    batch = await _validated(request, Batch)
-    proba = request.app.state.scorer.proba
-    body = b",".join(_prediction(proba(c.__dict__)) for c in batch.customers)
-    return Response(b'{"predictions":[' + body + b"]}", media_type=JSON)
+    status, body = await handle(score_batch, request.app.state.scorer, request.scope["headers"], request.receive)
+    return Response(body, status, media_type=JSON)
 
 
-@app.get("/health", response_model=Health)
+@api.get("/health", response_model=Health)
 async def health(request: Request) -> dict[str, Any]:
+    """Liveness, and which model is served."""
     return {"status": "ok", "model": request.app.state.identity}
+
+
+def openapi() -> dict[str, Any]:
+    """FastAPI's schema plus the request models the endpoints validate themselves."""
+    if api.openapi_schema is None:
+        schema = get_openapi(title=api.title, version=api.version, description=api.description,
+                             routes=api.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (Customer, Batch):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        api.openapi_schema = schema
+    return api.openapi_schema
+
+
+api.openapi = openapi  # type: ignore[method-assign]
+
+
+class ChurnService:
+    """What uvicorn serves: POST /predict and /predict/batch answered here from the raw ASGI
+    messages (the same ``handle`` as the FastAPI routes, minus the routing machinery);
+    everything else (lifespan, /health, /docs, /openapi.json, 404, 405) goes to ``api``."""
+
+    LANES = {"/predict": score_one, "/predict/batch": score_batch}
+
+    def __init__(self, api: FastAPI):
+        self.api, self.state = api, api.state
+
+    async def __call__(self, scope, receive, send):
+        handler = self.LANES.get(scope.get("path")) if scope["type"] == "http" else None
+        if handler is None or scope["method"] != "POST":
+            return await self.api(scope, receive, send)
+        try:
+            status, body = await handle(handler, self.state.scorer, scope["headers"], receive)
+        except ConnectionAbortedError:
+            return
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        if status == 413:
+            headers.append((b"connection", b"close"))  # the rest of the body is not read
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+app = ChurnService(api)

@@ -293,3 +293,25 @@ def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path):
     path.with_suffix(".json").write_text(json.dumps(
         {**META, "sha256": io.sha256_file(path), "trained_at": "now"}))
     start_fails(monkeypatch, path, "features do not match the request schema")
+
+
+# --------------------------------------------------------------------------- the fast lane
+
+
+def test_fast_lane_answers_exactly_like_the_fastapi_routes(client):
+    """``predict.app`` answers the POST endpoints without FastAPI's routing; ``predict.api``
+    is the plain FastAPI app with the same endpoints: every answer must be identical."""
+    bodies = [json.dumps(c).encode() for c in random_customers(20, seed=7)]
+    bodies += [json.dumps({**EXAMPLE, "tenure": -1}).encode(), b"{", b"[]", b"",
+               json.dumps({"customers": [EXAMPLE] * 3}).encode(),
+               json.dumps({"customers": [EXAMPLE] * (predict.MAX_BATCH + 1)}).encode(),
+               b" " * (predict.MAX_BODY_BYTES + 1)]
+    with TestClient(predict.api) as plain:
+        for path in ("/predict", "/predict/batch"):
+            for body in bodies:
+                a = client.post(path, content=body, headers={"Content-Type": "application/json"})
+                b = plain.post(path, content=body, headers={"Content-Type": "application/json"})
+                assert (a.status_code, a.content) == (b.status_code, b.content), (path, body[:80])
+                assert a.headers["content-type"] == b.headers["content-type"] == "application/json"
+        for path in ("/health", "/openapi.json"):
+            assert client.get(path).json() == plain.get(path).json()

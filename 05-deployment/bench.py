@@ -183,6 +183,10 @@ def batch_times(port: int, customers: list[dict[str, Any]], repeats: int) -> dic
             "max_ms": round(max(times) * 1e3, 2)}
 
 
+def model_sha256() -> str:
+    return json.loads(model_path().with_suffix(".json").read_text(encoding="utf-8"))["sha256"]
+
+
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
 
     customers = random_customers(2_000)
     bodies = [json.dumps(c).encode() for c in customers]
-    result: dict[str, Any] = {"load_before": load(), "cpus": os.cpu_count(), "model": str(model_path())}
+    result: dict[str, Any] = {"load_before": load(), "cpus": os.cpu_count(), "model": model_sha256()}
     for name, app in (("baseline", "bench:baseline"), ("service", "predict:app")):
         with server(app) as port:
             reqs = [http_request("/predict", bodies[i % len(bodies)], port) for i in range(args.requests)]

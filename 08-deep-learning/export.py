@@ -133,6 +133,8 @@ def export(model_path: Path, output_dir: Path, n_check: int = 16) -> dict:
         "training": {k: meta.get(k) for k in ("config", "epochs_trained", "n_train", "n_test")},
     }
     io.write_json(output_dir / META_NAME, out)
+    for path in (onnx_path, output_dir / META_NAME):  # temp files are 0600; readers (Docker) need r
+        path.chmod(0o644)
     log.info(
         "wrote %s (%d bytes) and %s; ONNX vs Keras max |diff| %.2g on %d test images",
         onnx_path,

@@ -69,6 +69,12 @@ def answers_from_history(result: dict) -> dict:
     }
 
 
+def closeness(value: float, options: list[str]) -> str:
+    """The two nearest options and their distances (the answers are read off these)."""
+    near = sorted(options, key=lambda o: abs(float(o) - value))[:2]
+    return "nearest options " + ", ".join(f"{o} (|diff| {abs(float(o) - value):.3f})" for o in near)
+
+
 def compute() -> dict:
     result = recorded_history()  # first: training seeds the generators before building
     model = hair.build_model()
@@ -84,10 +90,26 @@ def compute() -> dict:
             note="one output logit for two classes: sigmoid + binary cross-entropy, computed from the logit for stability",
         ),
         "q2": homework.answer(int(model.count_params()), OPTIONS_Q2),
-        "q3": homework.answer(a["median_train_accuracy_plain"], OPTIONS_Q3, note=where),
-        "q4": homework.answer(a["std_train_loss_plain"], OPTIONS_Q4, note=where),
-        "q5": homework.answer(a["mean_test_loss_augmented"], OPTIONS_Q5, note=where),
-        "q6": homework.answer(a["mean_test_accuracy_last5_augmented"], OPTIONS_Q6, note=where),
+        "q3": homework.answer(
+            a["median_train_accuracy_plain"],
+            OPTIONS_Q3,
+            note=f"{where}; {closeness(a['median_train_accuracy_plain'], OPTIONS_Q3)}",
+        ),
+        "q4": homework.answer(
+            a["std_train_loss_plain"],
+            OPTIONS_Q4,
+            note=f"{where}; {closeness(a['std_train_loss_plain'], OPTIONS_Q4)}",
+        ),
+        "q5": homework.answer(
+            a["mean_test_loss_augmented"],
+            OPTIONS_Q5,
+            note=f"{where}; {closeness(a['mean_test_loss_augmented'], OPTIONS_Q5)}",
+        ),
+        "q6": homework.answer(
+            a["mean_test_accuracy_last5_augmented"],
+            OPTIONS_Q6,
+            note=f"{where}; {closeness(a['mean_test_accuracy_last5_augmented'], OPTIONS_Q6)}",
+        ),
     }
 
 

@@ -201,7 +201,7 @@ def curves_figure(result: dict):
                 va="top",
                 color="grey",
             )
-        ax.set(xlabel="epoch", title=title)
+        ax.set(xlabel="epoch", title=title, xticks=epochs[:: max(1, len(epochs) // 10)])
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"Hair type CNN: {result['n_train']} train / {result['n_test']} test images")

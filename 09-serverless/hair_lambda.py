@@ -158,6 +158,7 @@ def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | N
     watchdog = threading.Timer(remaining, _abort, [conn])
     watchdog.daemon = True
     watchdog.start()
+    resp = None
     try:
         conn.request("GET", path, headers={"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"})
         resp = conn.getresponse()
@@ -194,6 +195,8 @@ def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | N
         raise BadInput(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
     finally:
         watchdog.cancel()
+        if resp is not None:
+            resp.close()  # the response owns the socket when the server closes the connection
         conn.close()
 
 

@@ -40,6 +40,7 @@ from fastapi import FastAPI
 
 HERE = Path(__file__).resolve().parent
 REPORT = HERE.parent / "reports" / "05-deployment" / "bench.json"
+RUNS = "bench-runs.json"  # next to --output: every run's summary, appended (load varies)
 
 
 # --------------------------------------------------------------------------- baseline
@@ -227,12 +228,25 @@ def main(argv: list[str] | None = None) -> None:
     print(f"   batch: {b['customers']} customers in {b['median_ms']:.1f} ms median ({b['max_ms']:.1f} ms max"
           f" of {b['repeats']})")
     print(f"load average before {result['load_before']}, after {result['load_after']} ({result['cpus']} CPUs)")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=args.output.parent, suffix=".tmp", delete=False) as fh:
-        json.dump(result, fh, indent=2)
+    result["at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    write_json(args.output, result)
+    runs_path = args.output.parent / RUNS
+    runs = json.loads(runs_path.read_text(encoding="utf-8")) if runs_path.is_file() else []
+    runs.append({k: result[k] for k in ("at", "load_before", "load_after", "ratio")}
+                | {n: {k: result[n][k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")}
+                   for n in ("baseline", "service")}
+                | {"batch_median_ms": result["batch"]["median_ms"], "batch_max_ms": result["batch"]["max_ms"]})
+    write_json(runs_path, runs)
+    print(f"saved {args.output} (+ {RUNS}: {len(runs)} runs)")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic: a temp file renamed over ``path`` (this environment has no zoomcamp.io)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as fh:
+        json.dump(obj, fh, indent=2)
         fh.write("\n")
-    os.replace(fh.name, args.output)
-    print(f"saved {args.output}")
+    os.replace(fh.name, path)
 
 
 if __name__ == "__main__":

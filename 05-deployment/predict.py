@@ -22,6 +22,7 @@ same ``handle`` function the routes use (tests check both answer byte for byte a
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -150,6 +151,11 @@ async def lifespan(api: FastAPI):
     api.state.identity = {k: meta.get(k) for k in (
         "model_file", "sha256", "C", "trained_at", "sklearn_version", "data_sha256")}
     log.info("serving %s (sha256 %s, C=%s)", path, meta.get("sha256"), meta.get("C"))
+    # Everything alive now (FastAPI, pydantic, scikit-learn, NumPy, the model) lives as long
+    # as the process: out of the cyclic GC's sight, a full collection no longer walks those
+    # objects (it cost ~80 ms every few batches of 1,000 customers).
+    gc.collect()
+    gc.freeze()
     yield
 
 

@@ -102,7 +102,7 @@ def test_batch_equals_singles(client):
     assert batch == singles
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_served_single_equals_pipeline(client, pipeline, seed):
     customer = random_customers(1, seed)[0]

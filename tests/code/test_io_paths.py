@@ -22,6 +22,15 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
 
 
+def test_written_files_get_the_umask_mode_not_0600(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = io.write_json(tmp_path / "m.json", {})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_write_json_handles_numpy(tmp_path):
     path = io.write_json(tmp_path / "a" / "m.json", {"x": np.float32(0.5), "v": np.arange(3)})
     assert json.loads(path.read_text()) == {"x": 0.5, "v": [0, 1, 2]}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests write models and reports into a scratch folder, never over the committed ones;
     # subprocesses and notebook kernels inherit these variables. Long training runs use
     # their fast settings.
-    scratch = Path(os.environ.get("ZOOMCAMP_TEST_SCRATCH", "/tmp/zoomcamp-tests"))
+    # A fresh scratch folder per run, so no model left by an earlier run can hide a failure.
+    scratch = Path(os.environ.get("ZOOMCAMP_TEST_SCRATCH") or tempfile.mkdtemp(prefix="zoomcamp-tests-"))
     os.environ.setdefault("ZOOMCAMP_MODELS_DIR", str(scratch / "models"))
     os.environ.setdefault("ZOOMCAMP_REPORTS_DIR", str(scratch / "reports"))
     os.environ.setdefault("ZOOMCAMP_FAST", "1")

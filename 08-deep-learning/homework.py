@@ -82,7 +82,7 @@ def compute() -> dict:
     a = answers_from_history(result)
     n_plain, n_aug = result["plain_epochs"], len(result["history"]["loss"]) - result["plain_epochs"]
     where = f"{n_plain} plain + {n_aug} augmented epochs, {result['n_train']} train / {result['n_test']} test images"
-    return {
+    answers = {
         "q1": homework.answer(
             f"{type(loss).__name__}(from_logits={loss.get_config()['from_logits']})",
             OPTIONS_Q1,
@@ -90,27 +90,15 @@ def compute() -> dict:
             note="one output logit for two classes: sigmoid + binary cross-entropy, computed from the logit for stability",
         ),
         "q2": homework.answer(int(model.count_params()), OPTIONS_Q2),
-        "q3": homework.answer(
-            a["median_train_accuracy_plain"],
-            OPTIONS_Q3,
-            note=f"{where}; {closeness(a['median_train_accuracy_plain'], OPTIONS_Q3)}",
-        ),
-        "q4": homework.answer(
-            a["std_train_loss_plain"],
-            OPTIONS_Q4,
-            note=f"{where}; {closeness(a['std_train_loss_plain'], OPTIONS_Q4)}",
-        ),
-        "q5": homework.answer(
-            a["mean_test_loss_augmented"],
-            OPTIONS_Q5,
-            note=f"{where}; {closeness(a['mean_test_loss_augmented'], OPTIONS_Q5)}",
-        ),
-        "q6": homework.answer(
-            a["mean_test_accuracy_last5_augmented"],
-            OPTIONS_Q6,
-            note=f"{where}; {closeness(a['mean_test_accuracy_last5_augmented'], OPTIONS_Q6)}",
-        ),
     }
+    for q, key, options in (
+        ("q3", "median_train_accuracy_plain", OPTIONS_Q3),
+        ("q4", "std_train_loss_plain", OPTIONS_Q4),
+        ("q5", "mean_test_loss_augmented", OPTIONS_Q5),
+        ("q6", "mean_test_accuracy_last5_augmented", OPTIONS_Q6),
+    ):
+        answers[q] = homework.answer(a[key], options, note=f"{where}; {closeness(a[key], options)}")
+    return answers
 
 
 if __name__ == "__main__":

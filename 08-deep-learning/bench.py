@@ -21,6 +21,7 @@ import sys
 import time
 
 import hair
+import hair_model
 
 from zoomcamp import reports
 from zoomcamp.errors import ZoomcampError
@@ -62,10 +63,10 @@ def bench(
     import tensorflow as tf
 
     load_before = os.getloadavg()
-    hair.configure_tf(threads, deterministic=deterministic)
+    hair_model.configure_tf(threads, deterministic=deterministic)
     data = hair.load_data(limit=limit)
-    model = hair.build_model(jit_compile=jit)
-    test_ds = hair.make_dataset(data.x_test, data.y_test, shuffle=False)
+    model = hair_model.build_model(jit_compile=jit)
+    test_ds = hair_model.make_dataset(data.x_test, data.y_test, shuffle=False)
     result = {}
     done = 0
     with contextlib.redirect_stdout(sys.stderr):
@@ -73,7 +74,7 @@ def bench(
             if n <= 0:
                 continue
             rows: list = []
-            ds = hair.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
+            ds = hair_model.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
             model.fit(
                 ds,
                 validation_data=test_ds,
@@ -115,7 +116,7 @@ def bench(
             "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         },
-        "versions": hair.versions(),
+        "versions": hair_model.versions(),
     }
 
 

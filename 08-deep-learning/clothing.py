@@ -198,7 +198,7 @@ def best_checkpoint(path: Path):
     """Saves the model as ``path`` (.keras) whenever validation accuracy improves, like
     ``ModelCheckpoint(monitor="val_accuracy", save_best_only=True)`` but written atomically."""
     import keras
-    from hair import save_keras
+    from hair_model import save_keras
 
     class BestCheckpoint(keras.callbacks.Callback):
         def __init__(self):

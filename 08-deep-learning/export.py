@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import hair
+import hair_model
 import numpy as np
 
 from zoomcamp import io, paths
@@ -32,7 +33,7 @@ TOLERANCE = 1e-4  # max abs difference of logits, ONNX Runtime vs Keras
 
 
 def default_model() -> Path:
-    return hair.run_dir() / "hair-model.keras"
+    return hair_model.run_dir() / "hair-model.keras"
 
 
 def default_output_dir() -> Path:
@@ -81,7 +82,7 @@ def export(model_path: Path, output_dir: Path, n_check: int = 16) -> dict:
     import tensorflow as tf
     import tf2onnx
 
-    model, meta = hair.load_model(model_path)
+    model, meta = hair_model.load_model(model_path)
     proto = to_onnx(model)
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()

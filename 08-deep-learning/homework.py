@@ -13,6 +13,7 @@ import json
 import logging
 
 import hair
+import hair_model
 import numpy as np
 
 from zoomcamp import homework
@@ -46,7 +47,7 @@ def wanted_config() -> dict:
 def recorded_history() -> dict:
     """The history of a run with the wanted settings, training one when none is recorded."""
     cfg = wanted_config()
-    path = hair.run_dir(quick=hair.fast_mode()) / "history.json"
+    path = hair_model.run_dir(quick=hair.fast_mode()) / "history.json"
     if path.is_file():
         result = json.loads(path.read_text())
         if all(result.get("config", {}).get(k) == v for k, v in cfg.items()):
@@ -77,7 +78,7 @@ def closeness(value: float, options: list[str]) -> str:
 
 def compute() -> dict:
     result = recorded_history()  # first: training seeds the generators before building
-    model = hair.build_model()
+    model = hair_model.build_model()
     loss = model.loss
     a = answers_from_history(result)
     n_plain, n_aug = result["plain_epochs"], len(result["history"]["loss"]) - result["plain_epochs"]

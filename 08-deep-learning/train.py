@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import hair
+import hair_model
 import numpy as np
 
 from zoomcamp import io, reports
@@ -62,9 +63,9 @@ def train(
     """Train, save the best model with metadata and the history; return the history dict."""
 
     full = (epochs, augmented_epochs, limit) == (hair.EPOCHS, hair.AUGMENTED_EPOCHS, None)
-    out_dir = Path(out_dir) if out_dir else hair.run_dir(quick=not full)
+    out_dir = Path(out_dir) if out_dir else hair_model.run_dir(quick=not full)
     write_reports = full if write_reports is None else write_reports
-    hair.configure_tf(threads)
+    hair_model.configure_tf(threads)
     data = hair.load_data(limit=limit)
     if len(data.x_train) == 0 or len(data.x_test) == 0:
         raise ZoomcampError("no images to train on")
@@ -74,8 +75,8 @@ def train(
         len(data.y_test),
         ", ".join(data.skipped) or "none",
     )
-    model = hair.build_model()
-    test_ds = hair.make_dataset(data.x_test, data.y_test, shuffle=False)
+    model = hair_model.build_model()
+    test_ds = hair_model.make_dataset(data.x_test, data.y_test, shuffle=False)
     state = {"seconds": [], "best_val_accuracy": -1.0, "best_epoch": 0, "best_weights": None}
     history: dict[str, list[float]] = {}
     phases = [("plain", epochs, False), ("augmented", augmented_epochs, True)]
@@ -86,7 +87,7 @@ def train(
             if n <= 0:
                 continue
             print(f"--- {name}: epochs {done + 1}..{done + n}", flush=True)
-            train_ds = hair.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
+            train_ds = hair_model.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
             h = model.fit(
                 train_ds,
                 validation_data=test_ds,
@@ -101,7 +102,7 @@ def train(
             done += n
     best_weights = state["best_weights"]
     model.set_weights(best_weights)
-    model_path = hair.save_keras(model, out_dir / "hair-model.keras")
+    model_path = hair_model.save_keras(model, out_dir / "hair-model.keras")
     result = {
         "module": hair.MODULE,
         "config": {
@@ -120,7 +121,7 @@ def train(
         "data_listing_sha256": data.digest,
         "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "seconds": state["seconds"],
-        "versions": hair.versions(),
+        "versions": hair_model.versions(),
     }
     metrics = {
         "best_epoch": state["best_epoch"],

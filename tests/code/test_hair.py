@@ -13,6 +13,7 @@ from PIL import Image
 from zoomcamp import paths
 
 hair = paths.load_script("08-deep-learning", "hair")
+hair_model = paths.load_script("08-deep-learning", "hair_model")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -98,7 +99,7 @@ def test_param_count_matches_formula():
     dense = flat * 64 + 64
     out = 64 + 1
     assert (conv, flat) == (896, 313632)
-    model = hair.build_model()
+    model = hair_model.build_model()
     assert model.count_params() == conv + dense + out == 20073473
     assert model.output_shape == (None, 1)
     assert model.get_layer("flatten").output.shape[-1] == flat
@@ -108,25 +109,25 @@ def test_param_count_matches_formula():
 def test_augmentation_shapes_and_reproducibility():
     rng = np.random.default_rng(1)
     batch = rng.normal(size=(4, 200, 200, 3)).astype(np.float32)
-    a = np.asarray(hair.augmentation(seed=42)(batch, training=True))
-    b = np.asarray(hair.augmentation(seed=42)(batch, training=True))
+    a = np.asarray(hair_model.augmentation(seed=42)(batch, training=True))
+    b = np.asarray(hair_model.augmentation(seed=42)(batch, training=True))
     assert a.shape == batch.shape
     np.testing.assert_array_equal(a, b)  # seeded
     assert not np.allclose(a, batch)  # it does transform
-    np.testing.assert_array_equal(np.asarray(hair.augmentation()(batch, training=False)), batch)
+    np.testing.assert_array_equal(np.asarray(hair_model.augmentation()(batch, training=False)), batch)
 
 
 def test_random_resized_crop():
     rng = np.random.default_rng(2)
     small = rng.normal(size=(3, 50, 60, 3)).astype(np.float32)
-    assert np.asarray(hair.RandomResizedCrop(seed=1)(small)).shape == (3, 200, 200, 3)
+    assert np.asarray(hair_model.RandomResizedCrop(seed=1)(small)).shape == (3, 200, 200, 3)
     # full area and ratio 1 on a 200x200 image: the box is the whole image -> identity
     batch = rng.normal(size=(2, 200, 200, 3)).astype(np.float32)
-    same = hair.RandomResizedCrop(scale=(1.0, 1.0), ratio=(1.0, 1.0), seed=1)(batch)
+    same = hair_model.RandomResizedCrop(scale=(1.0, 1.0), ratio=(1.0, 1.0), seed=1)(batch)
     np.testing.assert_allclose(np.asarray(same), batch, atol=1e-5)
     # a constant image stays constant whatever the crop
     const = np.full((2, 200, 200, 3), 0.7, np.float32)
-    np.testing.assert_allclose(np.asarray(hair.RandomResizedCrop(seed=3)(const)), const, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(hair_model.RandomResizedCrop(seed=3)(const)), const, atol=1e-6)
 
 
 def _fake_dataset(root, per_class=2, size=(40, 30)):
@@ -181,7 +182,7 @@ def test_dataset_batches_shuffles_and_keeps_labels():
     n = 45
     x = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 2, 3), np.float32)
     y = (np.arange(n) % 2).astype(np.float32)
-    ds = hair.make_dataset(x, y, shuffle=True)
+    ds = hair_model.make_dataset(x, y, shuffle=True)
     epoch1 = [(np.asarray(a), np.asarray(b)) for a, b in ds]
     epoch2 = [(np.asarray(a), np.asarray(b)) for a, b in ds]
     assert [len(b) for _, b in epoch1] == [20, 20, 5]
@@ -190,7 +191,7 @@ def test_dataset_batches_shuffles_and_keeps_labels():
     assert sorted(order1) == list(range(n)) and not np.array_equal(order1, order2)
     for a, b in epoch1:  # labels travel with their images
         np.testing.assert_array_equal(b[:, 0], a[:, 0, 0, 0] % 2)
-    fresh = np.concatenate([np.asarray(a)[:, 0, 0, 0] for a, _ in hair.make_dataset(x, y, shuffle=True)])
+    fresh = np.concatenate([np.asarray(a)[:, 0, 0, 0] for a, _ in hair_model.make_dataset(x, y, shuffle=True)])
     np.testing.assert_array_equal(fresh, order1)  # seeded: the same first epoch again
 
 

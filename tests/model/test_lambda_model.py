@@ -94,7 +94,7 @@ def test_metadata_preprocessing_is_what_the_handler_does(quick_export):
 
 
 def _compare_with_keras(hair, keras_path, onnx_path, images):
-    model, _ = hair.load_model(keras_path)
+    model, _ = paths.load_script("08-deep-learning", "hair_model").load_model(keras_path)
     clf = hl.HairClassifier(onnx_path)
     x = np.stack([hair.load_image(p) for p in images])
     keras_logits = model.predict(x, verbose=0).reshape(-1).astype(np.float64)

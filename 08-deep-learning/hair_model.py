@@ -1,0 +1,233 @@
+"""Hair type (curly vs straight): the homework CNN in Keras 3, its augmentation, the tf.data
+pipeline, and saving/loading with metadata. The data side (decoding, preprocessing, the
+array cache) is ``hair.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hair import (
+    BATCH_SIZE,
+    CROP_RATIO,
+    CROP_SCALE,
+    IMAGE_SIZE,
+    LEARNING_RATE,
+    MOMENTUM,
+    ROTATION_DEGREES,
+    SEED,
+)
+
+from zoomcamp import io, paths
+from zoomcamp.errors import ZoomcampError
+
+log = logging.getLogger("hair")
+
+
+# ---------------------------------------------------------------- model and pipeline
+
+
+def build_model(jit_compile: bool | str = "auto"):
+    """200x200x3 -> Conv2D(32, 3x3, relu, valid) -> MaxPool(2) -> Flatten -> Dense(64, relu)
+    -> Dense(1) logit, compiled with SGD(0.002, momentum 0.8) and binary cross-entropy from
+    logits. Call ``keras.utils.set_random_seed`` first for reproducible initial weights."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(*IMAGE_SIZE, 3), name="image"),
+            keras.layers.Conv2D(32, (3, 3), activation="relu", padding="valid", name="conv"),
+            keras.layers.MaxPooling2D((2, 2), name="pool"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(64, activation="relu", name="dense"),
+            keras.layers.Dense(1, name="logit"),
+        ],
+        name="hair_cnn",
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE, momentum=MOMENTUM),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],  # logit > 0
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def _random_resized_crop_class():
+    import keras
+    import tensorflow as tf
+
+    class RandomResizedCrop(keras.layers.Layer):
+        """torchvision's RandomResizedCrop for a batch (TensorFlow backend): per image an area
+        fraction in ``scale`` and an aspect ratio (log-uniform) in ``ratio``; the box is clipped
+        to the image (torchvision instead retries, then falls back to a centre crop), placed at
+        a random offset and resized bilinearly to ``size``. Identity unless ``training``."""
+
+        def __init__(
+            self, size=IMAGE_SIZE, scale=CROP_SCALE, ratio=CROP_RATIO, seed=None, **kwargs
+        ):
+            super().__init__(**kwargs)
+            self.size, self.scale, self.ratio, self.seed = (
+                tuple(size),
+                tuple(scale),
+                tuple(ratio),
+                seed,
+            )
+            self.generator = keras.random.SeedGenerator(seed)
+
+        def call(self, images, training=True):
+            if not training:
+                return images
+            n = tf.shape(images)[0]
+            u = keras.random.uniform((4, n), seed=self.generator)
+            area = self.scale[0] + (self.scale[1] - self.scale[0]) * u[0]
+            log_r = np.log(self.ratio[0]) + (np.log(self.ratio[1]) - np.log(self.ratio[0])) * u[1]
+            r = tf.exp(log_r)
+            w = tf.minimum(tf.sqrt(area * r), 1.0)  # fractions of the width and height
+            h = tf.minimum(tf.sqrt(area / r), 1.0)
+            x0, y0 = (1.0 - w) * u[2], (1.0 - h) * u[3]
+            boxes = tf.stack([y0, x0, y0 + h, x0 + w], axis=1)
+            return tf.image.crop_and_resize(
+                images, boxes, tf.range(n), self.size, method="bilinear"
+            )
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], *self.size, input_shape[-1])
+
+        def get_config(self):
+            return {
+                **super().get_config(),
+                "size": self.size,
+                "scale": self.scale,
+                "ratio": self.ratio,
+                "seed": self.seed,
+            }
+
+    return RandomResizedCrop
+
+
+def RandomResizedCrop(**kwargs):  # noqa: N802 - a layer factory (TensorFlow imported lazily)
+    return _random_resized_crop_class()(**kwargs)
+
+
+def augmentation(seed: int = SEED):
+    """The homework's augmentation as Keras preprocessing layers (applied in tf.data on
+    normalised batches): rotation up to 50 degrees (nearest, like torchvision; corners filled
+    with 0 = the ImageNet mean colour), random resized crop to 200x200, horizontal flip."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomRotation(
+                ROTATION_DEGREES / 360,
+                fill_mode="constant",
+                fill_value=0.0,
+                interpolation="nearest",
+                seed=seed,
+            ),
+            RandomResizedCrop(seed=seed + 1),
+            keras.layers.RandomFlip("horizontal", seed=seed + 2),
+        ],
+        name="augmentation",
+    )
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    shuffle: bool,
+    augment: bool = False,
+    batch_size: int = BATCH_SIZE,
+    seed: int = SEED,
+):
+    """tf.data pipeline over in-memory arrays: reshuffled every epoch (seeded), batched,
+    augmented per batch when asked (sequentially, so the random draws are reproducible)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y.reshape(-1, 1)))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        aug = augmentation(seed)
+        ds = ds.map(lambda a, b: (aug(a, training=True), b))
+    return ds.prefetch(2)
+
+
+def configure_tf(threads: int | None = None, deterministic: bool = True) -> None:
+    """Seed everything (42) and make ops deterministic; optionally pin the thread pools."""
+    import keras
+    import tensorflow as tf
+
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # already initialised in this process
+            pass
+    keras.utils.set_random_seed(SEED)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+# ---------------------------------------------------------------- saving and loading
+
+
+def run_dir(quick: bool = False) -> Path:
+    """``models/hair`` for the full homework run, ``models/hair-quick`` for anything smaller
+    (so a quick run never replaces the model 09-serverless exports)."""
+    return paths.models_dir() / ("hair-quick" if quick else "hair")
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import PIL
+    import tensorflow as tf
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
+    }
+
+
+def save_keras(model, path: Path) -> Path:
+    """``model.save`` atomically (Keras insists on the .keras suffix, so via a temp folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".save-", dir=path.parent))
+    try:
+        model.save(tmpdir / path.name)
+        os.replace(tmpdir / path.name, path)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return path
+
+
+def load_model(path: Path):
+    """Load a saved hair model, checking its metadata (file digest, Keras version)."""
+    import keras
+
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    if not path.is_file():
+        raise ZoomcampError(
+            f"no model at {path}; train one: uv run python 08-deep-learning/train.py"
+        )
+    if not meta_path.is_file():
+        raise ZoomcampError(f"{path} has no metadata {meta_path.name}; train it again")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("keras_model_sha256") != io.sha256_file(path):
+        raise ZoomcampError(f"{path} does not match its metadata (sha256); train it again")
+    saved = meta.get("versions", {}).get("keras", "")
+    if saved.split(".")[:2] != keras.__version__.split(".")[:2]:
+        log.warning("%s was saved with Keras %s, loading with %s", path, saved, keras.__version__)
+    return keras.models.load_model(path, compile=False), meta

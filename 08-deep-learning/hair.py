@@ -133,7 +133,7 @@ class HairData:
 def _decode_all(
     root: Path, items: Sequence[tuple[str, int]]
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain bars: no ipywidgets in the notebooks
 
     pixels, labels, names, skipped = [], [], [], []
     for rel, label in tqdm(items, desc="decoding images", unit="img", leave=False):

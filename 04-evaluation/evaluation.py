@@ -13,7 +13,6 @@ of truth); this file imports them from there.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from sklearn.model_selection import KFold
 from tqdm import tqdm
 
 from zoomcamp import paths
+from zoomcamp.settings import fast_mode
 
 churn = paths.load_script("03-classification", "churn")
 leads = paths.load_script("03-classification", "leads")
@@ -35,7 +35,7 @@ C_GRID_FAST = [0.1, 1]  # ZOOMCAMP_FAST=1 (tests, CI)
 
 def c_grid() -> list[float]:
     """The C values of the CV sweep (a short list when ``ZOOMCAMP_FAST=1``)."""
-    return C_GRID_FAST if os.environ.get("ZOOMCAMP_FAST") == "1" else C_GRID
+    return C_GRID_FAST if fast_mode() else C_GRID
 
 
 class UndefinedMetricWarning(UserWarning):

@@ -24,6 +24,7 @@ import numpy as np
 
 from zoomcamp import datasets
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.settings import fast_mode
 
 log = logging.getLogger("clothing")
 
@@ -53,7 +54,7 @@ def settings(fast: bool | None = None) -> dict:
     """What the notebook runs: the lesson's settings, or under ZOOMCAMP_FAST=1 a tiny smoke run
     (random weights, 100x100 inputs, 16 images per split, 1 epoch, two values per grid)."""
     if fast is None:
-        fast = os.environ.get("ZOOMCAMP_FAST", "") not in ("", "0")
+        fast = fast_mode()
     if fast:
         return {
             "fast": True,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from PIL import Image
 
 from zoomcamp import datasets, io, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.settings import fast_mode  # noqa: F401 - hair.fast_mode() for train/homework
 
 log = logging.getLogger("hair")
 
@@ -53,8 +53,6 @@ CROP_SCALE = (0.9, 1.0)
 CROP_RATIO = (0.9, 1.1)
 
 
-def fast_mode() -> bool:
-    return os.environ.get("ZOOMCAMP_FAST", "") not in ("", "0")
 
 
 # ---------------------------------------------------------------- images and arrays

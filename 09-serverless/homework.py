@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from PIL import Image
 
 from zoomcamp import datasets, homework, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.settings import fast_mode
 
 MODULE = "09-serverless"
 TEST_IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"  # stands in for the course's
@@ -66,7 +66,7 @@ def find_model() -> Path:
     if build.keras_model_path().is_file() and export.is_file():
         _script(export, "--model", str(build.keras_model_path()), "--output-dir", str(build.MODEL_DIR))
         return onnx_path
-    if os.environ.get("ZOOMCAMP_FAST", "") in ("", "0"):
+    if not fast_mode():
         raise ZoomcampError(f"no model at {onnx_path}: run `uv run zoomcamp reproduce 08` "
                             "(trains and exports it) or `uv run python 09-serverless/build.py --no-build`")
     quick = paths.models_dir() / "serverless-quick"

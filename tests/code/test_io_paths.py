@@ -74,3 +74,14 @@ def test_save_figure_writes_a_png(tmp_path, monkeypatch):
 
 def test_zoomcamp_error_is_an_exception():
     assert issubclass(ZoomcampError, Exception)
+
+
+@pytest.mark.parametrize(("value", "fast"), [(None, False), ("", False), ("0", False), ("1", True), ("true", True)])
+def test_fast_mode_reads_the_environment(monkeypatch, value, fast):
+    from zoomcamp import settings
+
+    if value is None:
+        monkeypatch.delenv(settings.FAST_ENV, raising=False)
+    else:
+        monkeypatch.setenv(settings.FAST_ENV, value)
+    assert settings.fast_mode() is fast

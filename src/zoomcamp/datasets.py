@@ -10,6 +10,7 @@ Archives are unpacked by ``unpack(name)`` and checked by layout and image counts
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import shutil
@@ -225,17 +226,22 @@ def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
 
 def fetch(name: str, timeout: float = 60.0) -> Path:
     """Return the verified local file of dataset ``name``, downloading it if needed."""
+    return _fetch(name, timeout)[0]
+
+
+def _fetch(name: str, timeout: float = 60.0) -> tuple[Path, str]:
+    """``fetch`` that also returns the sha256 it verified (archives are large: hash once)."""
     ds = get(name)
     path = ds.local_path()
     if path.is_file():
-        verify_file(ds, path)  # a damaged cache is an error to look at, not to hide
-        return path
+        # a damaged cache is an error to look at, not to hide
+        return path, verify_file(ds, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with io.atomic_path(path) as tmp:
         _retrieve(ds, tmp, timeout)
-        verify_file(ds, tmp)
+        digest = verify_file(ds, tmp)
     log.info("%s: saved %s", ds.name, path)
-    return path
+    return path, digest
 
 
 def unpack(name: str) -> Path:
@@ -246,15 +252,11 @@ def unpack(name: str) -> Path:
     ds = get(name)
     if not ds.is_archive:
         raise ZoomcampError(f"{name} is not an archive")
-    archive = fetch(name)
+    archive, digest = _fetch(name)
     target = paths.data_dir() / name
     marker = target / ".unpacked.json"
-    digest = io.sha256_file(archive)
-    if marker.is_file():
-        import json
-
-        if json.loads(marker.read_text()).get("archive_sha256") == digest:
-            return target
+    if marker.is_file() and json.loads(marker.read_text()).get("archive_sha256") == digest:
+        return target
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     try:
         archives.safe_extract(archive, tmp)

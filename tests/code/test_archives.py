@@ -73,3 +73,20 @@ def test_unpack_verifies_layout_and_leaves_nothing_on_failure(tmp_path, monkeypa
         datasets.unpack("toyzip2")
     assert not (tmp_path / "data" / "toyzip2").exists()
     assert not [p for p in (tmp_path / "data").iterdir() if p.name.startswith(".toyzip2")]
+
+
+def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
+    from zoomcamp import io
+
+    monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
+    archive = _zip(tmp_path / "toy.zip", {"data/a/1.jpg": b"1"})
+    (tmp_path / "mirror/example.invalid").mkdir(parents=True)
+    (tmp_path / "mirror/example.invalid/toy.zip").write_bytes(archive.read_bytes())
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setitem(datasets.REGISTRY, "toyzip", datasets.Dataset("toyzip", "https://example.invalid/toy.zip", ("0" * 64,), None, "", layout={"data/a": (1, 1)}))
+    calls = []
+    real = io.sha256_file
+    monkeypatch.setattr(io, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))
+    datasets.unpack("toyzip")
+    datasets.unpack("toyzip")
+    assert len(calls) == 2  # hundreds of MB for the real archives: once per call, not twice

@@ -146,7 +146,13 @@ def plot_mpg_by_origin(df: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(7, 4))
     bins = np.linspace(df["fuel_efficiency_mpg"].min(), df["fuel_efficiency_mpg"].max(), 40)
     for origin, group in df.groupby("origin"):
-        ax.hist(group["fuel_efficiency_mpg"], bins=bins, histtype="step", linewidth=1.5, label=f"{origin} (n={len(group)})")
+        ax.hist(
+            group["fuel_efficiency_mpg"],
+            bins=bins,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{origin} (n={len(group)})",
+        )
     ax.set_xlabel("fuel_efficiency_mpg")
     ax.set_ylabel("cars")
     ax.set_title("Fuel efficiency by origin")

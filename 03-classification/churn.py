@@ -96,8 +96,10 @@ def split(df: pd.DataFrame, seed: int = SEED) -> dict[str, pd.DataFrame]:
     Returns ``{"full_train", "train", "val", "test"}`` with fresh indexes."""
     full_train, test = train_test_split(df, test_size=0.2, random_state=seed)
     train, val = train_test_split(full_train, test_size=0.25, random_state=seed)
-    return {k: v.reset_index(drop=True) for k, v in
-            {"full_train": full_train, "train": train, "val": val, "test": test}.items()}
+    return {
+        k: v.reset_index(drop=True)
+        for k, v in {"full_train": full_train, "train": train, "val": val, "test": test}.items()
+    }
 
 
 def records(df: pd.DataFrame, features: list[str] | None = None) -> list[dict[str, Any]]:
@@ -120,21 +122,27 @@ def churn_rate_by_group(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def risk_table(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """``churn_rate_by_group`` for every categorical column, stacked."""
-    parts = [churn_rate_by_group(df, c).rename_axis("value").reset_index().assign(feature=c)
-             for c in (columns or CATEGORICAL)]
-    return pd.concat(parts, ignore_index=True)[["feature", "value", "mean", "count", "diff", "risk"]]
+    parts = [
+        churn_rate_by_group(df, c).rename_axis("value").reset_index().assign(feature=c)
+        for c in (columns or CATEGORICAL)
+    ]
+    return pd.concat(parts, ignore_index=True)[
+        ["feature", "value", "mean", "count", "diff", "risk"]
+    ]
 
 
-def mutual_information(df: pd.DataFrame, columns: list[str] | None = None,
-                       target: str = TARGET) -> pd.Series:
+def mutual_information(
+    df: pd.DataFrame, columns: list[str] | None = None, target: str = TARGET
+) -> pd.Series:
     """Mutual information (nats) of each categorical with the target, largest first."""
     cols = columns or CATEGORICAL
     mi = {c: mutual_info_score(df[c], df[target]) for c in cols}
     return pd.Series(mi, name="mutual_info").sort_values(ascending=False)
 
 
-def correlation(df: pd.DataFrame, columns: list[str] | None = None,
-                target: str = TARGET) -> pd.Series:
+def correlation(
+    df: pd.DataFrame, columns: list[str] | None = None, target: str = TARGET
+) -> pd.Series:
     """Pearson correlation of each numeric column with the target."""
     cols = columns or NUMERICAL
     return df[cols].corrwith(df[target]).rename("correlation")
@@ -145,10 +153,12 @@ def correlation(df: pd.DataFrame, columns: list[str] | None = None,
 
 def make_pipeline(C: float = 1.0, max_iter: int = 1000) -> Pipeline:
     """One-hot encoding and logistic regression in one object: it takes raw dicts."""
-    return Pipeline([
-        ("dictvectorizer", DictVectorizer(sparse=False)),
-        ("logisticregression", LogisticRegression(C=C, max_iter=max_iter)),
-    ])
+    return Pipeline(
+        [
+            ("dictvectorizer", DictVectorizer(sparse=False)),
+            ("logisticregression", LogisticRegression(C=C, max_iter=max_iter)),
+        ]
+    )
 
 
 def fit(df: pd.DataFrame, C: float = 1.0, features: list[str] | None = None) -> Pipeline:
@@ -184,8 +194,10 @@ def coefficients(pipeline: Pipeline) -> pd.Series:
 
 def categories(df: pd.DataFrame) -> dict[str, list]:
     """Sorted dataset values of each categorical field (ints stay ints)."""
-    return {c: sorted(v.item() if hasattr(v, "item") else v for v in df[c].unique())
-            for c in CATEGORICAL}
+    return {
+        c: sorted(v.item() if hasattr(v, "item") else v for v in df[c].unique())
+        for c in CATEGORICAL
+    }
 
 
 # --------------------------------------------------------------------------- saving
@@ -220,7 +232,9 @@ def load_model(path: Path | str | None = None) -> tuple[Pipeline, dict[str, Any]
     path = Path(path) if path is not None else default_model_path()
     meta_path = metadata_path(path)
     if not path.is_file():
-        raise ZoomcampError(f"no model at {path} (train one: uv run python 03-classification/train.py)")
+        raise ZoomcampError(
+            f"no model at {path} (train one: uv run python 03-classification/train.py)"
+        )
     if not meta_path.is_file():
         raise ZoomcampError(f"model {path} has no metadata file {meta_path.name} next to it")
     try:
@@ -232,11 +246,13 @@ def load_model(path: Path | str | None = None) -> tuple[Pipeline, dict[str, Any]
     if digest != meta.get("sha256"):
         raise ZoomcampError(
             f"{path} does not match its metadata (sha256 {digest[:12]}… != "
-            f"{str(meta.get('sha256'))[:12]}…): retrain or restore the file")
+            f"{str(meta.get('sha256'))[:12]}…): retrain or restore the file"
+        )
     if meta.get("sklearn_version") != sklearn.__version__:
         raise ZoomcampError(
             f"{path} was saved with scikit-learn {meta.get('sklearn_version')}, this is "
-            f"{sklearn.__version__}: retrain with this version")
+            f"{sklearn.__version__}: retrain with this version"
+        )
     pipeline = pickle.loads(data)
     return pipeline, meta
 

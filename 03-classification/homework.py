@@ -50,8 +50,12 @@ def q2(df) -> dict:
 def q3(train) -> dict:
     mi = leads.mutual_information(train).round(2)
     best = mi.index[0]
-    return homework.answer(float(mi.iloc[0]), OPTIONS_Q3, option=best,
-                           note="MI rounded to 2 decimals: " + ", ".join(f"{k} {v:.2f}" for k, v in mi.items()))
+    return homework.answer(
+        float(mi.iloc[0]),
+        OPTIONS_Q3,
+        option=best,
+        note="MI rounded to 2 decimals: " + ", ".join(f"{k} {v:.2f}" for k, v in mi.items()),
+    )
 
 
 def q4(train, val, solver) -> dict:
@@ -66,7 +70,9 @@ def q5(train, val, solver) -> dict:
 
 
 def q6(train, val, solver) -> dict:
-    scores = {C: round(leads.accuracy(leads.fit(train, solver=solver, C=C), val), 3) for C in C_VALUES}
+    scores = {
+        C: round(leads.accuracy(leads.fit(train, solver=solver, C=C), val), 3) for C in C_VALUES
+    }
     best = max(C_VALUES, key=lambda C: (scores[C], -C))  # ties: the smallest C
     return {"value": best, "option": homework.closest_option(best, OPTIONS_Q6), "scores": scores}
 
@@ -74,8 +80,9 @@ def q6(train, val, solver) -> dict:
 def with_variants(results: dict[str, dict], options, extra: str = "") -> dict:
     chosen = results[ANSWER_SOLVER]
     variants = {s: {"value": r["value"], "option": r["option"]} for s, r in results.items()}
-    return homework.answer(chosen["value"], options, option=chosen["option"], variants=variants,
-                           note=NOTE + extra)
+    return homework.answer(
+        chosen["value"], options, option=chosen["option"], variants=variants, note=NOTE + extra
+    )
 
 
 def compute() -> dict:
@@ -85,13 +92,20 @@ def compute() -> dict:
     r4 = {s: q4(train, val, s) for s in leads.SOLVERS}
     r5 = {s: q5(train, val, s) for s in leads.SOLVERS}
     r6 = {s: q6(train, val, s) for s in leads.SOLVERS}
-    rates = {s: leads.predicted_positive_rate(leads.fit(train, solver=s), val) for s in leads.SOLVERS}
-    q4_extra = (f" Share predicted converted on validation: liblinear {rates['liblinear']:.3f}, "
-                f"lbfgs {rates['lbfgs']:.3f}, actual {val[leads.TARGET].mean():.3f}.")
+    rates = {
+        s: leads.predicted_positive_rate(leads.fit(train, solver=s), val) for s in leads.SOLVERS
+    }
+    q4_extra = (
+        f" Share predicted converted on validation: liblinear {rates['liblinear']:.3f}, "
+        f"lbfgs {rates['lbfgs']:.3f}, actual {val[leads.TARGET].mean():.3f}."
+    )
     q5_extra = " Differences (full - without): " + "; ".join(
-        f"{s}: " + ", ".join(f"{f} {d:+.4f}" for f, d in r["diffs"].items()) for s, r in r5.items())
+        f"{s}: " + ", ".join(f"{f} {d:+.4f}" for f, d in r["diffs"].items()) for s, r in r5.items()
+    )
     q6_extra = " Accuracies by C: " + "; ".join(
-        f"{s}: " + ", ".join(f"{C:g} {a:.3f}" for C, a in r["scores"].items()) for s, r in r6.items())
+        f"{s}: " + ", ".join(f"{C:g} {a:.3f}" for C, a in r["scores"].items())
+        for s, r in r6.items()
+    )
     return {
         "q1": q1(df),
         "q2": q2(df),
@@ -103,4 +117,6 @@ def compute() -> dict:
 
 
 if __name__ == "__main__":
-    homework.main("03-classification", compute, description="Module 03 homework (2025): lead scoring")
+    homework.main(
+        "03-classification", compute, description="Module 03 homework (2025): lead scoring"
+    )

@@ -59,8 +59,10 @@ def split(df: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
     """60/20/20 with ``train_test_split`` twice (0.2, then 0.25 of the rest)."""
     full_train, test = train_test_split(df, test_size=0.2, random_state=seed)
     train, val = train_test_split(full_train, test_size=0.25, random_state=seed)
-    return {k: v.reset_index(drop=True) for k, v in
-            {"full_train": full_train, "train": train, "val": val, "test": test}.items()}
+    return {
+        k: v.reset_index(drop=True)
+        for k, v in {"full_train": full_train, "train": train, "val": val, "test": test}.items()
+    }
 
 
 def most_frequent(df: pd.DataFrame, column: str) -> str:
@@ -68,7 +70,9 @@ def most_frequent(df: pd.DataFrame, column: str) -> str:
     return str(df[column].mode().iloc[0])
 
 
-def largest_correlation(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], dict]:
+def largest_correlation(
+    df: pd.DataFrame, pairs: list[tuple[str, str]]
+) -> tuple[tuple[str, str], dict]:
     """Pearson correlations of the given pairs; the pair with the largest |r|."""
     corr = df[NUMERICAL].corr()
     values = {f"{a} and {b}": float(corr.loc[a, b]) for a, b in pairs}
@@ -79,25 +83,38 @@ def largest_correlation(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> tuple
 def mutual_information(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Series:
     """Mutual information (nats) of each categorical with ``converted``, largest first."""
     cols = columns or CATEGORICAL
-    return pd.Series({c: mutual_info_score(df[c], df[TARGET]) for c in cols}).sort_values(ascending=False)
+    return pd.Series({c: mutual_info_score(df[c], df[TARGET]) for c in cols}).sort_values(
+        ascending=False
+    )
 
 
-def make_model(solver: str = "liblinear", C: float = 1.0, random_state: int | None = 42) -> Pipeline:
+def make_model(
+    solver: str = "liblinear", C: float = 1.0, random_state: int | None = 42
+) -> Pipeline:
     if solver not in SOLVERS:
         raise ZoomcampError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    return Pipeline([
-        ("dictvectorizer", DictVectorizer(sparse=False)),
-        ("logisticregression", LogisticRegression(solver=solver, C=C, max_iter=1000,
-                                                  random_state=random_state)),
-    ])
+    return Pipeline(
+        [
+            ("dictvectorizer", DictVectorizer(sparse=False)),
+            (
+                "logisticregression",
+                LogisticRegression(solver=solver, C=C, max_iter=1000, random_state=random_state),
+            ),
+        ]
+    )
 
 
 def records(df: pd.DataFrame, features: list[str] | None = None) -> list[dict[str, Any]]:
     return df[features or FEATURES].to_dict(orient="records")
 
 
-def fit(df: pd.DataFrame, features: list[str] | None = None, solver: str = "liblinear",
-        C: float = 1.0, random_state: int | None = 42) -> Pipeline:
+def fit(
+    df: pd.DataFrame,
+    features: list[str] | None = None,
+    solver: str = "liblinear",
+    C: float = 1.0,
+    random_state: int | None = 42,
+) -> Pipeline:
     """Fit the homework model on ``df`` (single-threaded BLAS: the problem is tiny).
 
     lbfgs stops at ``max_iter`` on the unscaled ``annual_income``: that is the quirk the
@@ -114,14 +131,16 @@ def predict(model: Pipeline, df: pd.DataFrame, features: list[str] | None = None
     return model.predict_proba(records(df, features))[:, 1]
 
 
-def accuracy(model: Pipeline, df: pd.DataFrame, features: list[str] | None = None,
-             threshold: float = 0.5) -> float:
+def accuracy(
+    model: Pipeline, df: pd.DataFrame, features: list[str] | None = None, threshold: float = 0.5
+) -> float:
     y_pred = predict(model, df, features) >= threshold
     return float((y_pred == df[TARGET].to_numpy()).mean())
 
 
-def feature_elimination(train: pd.DataFrame, val: pd.DataFrame, solver: str,
-                        features: list[str] | None = None) -> dict[str, float]:
+def feature_elimination(
+    train: pd.DataFrame, val: pd.DataFrame, solver: str, features: list[str] | None = None
+) -> dict[str, float]:
     """Accuracy of the full model minus the accuracy without each feature in turn."""
     features = features or FEATURES
     full = accuracy(fit(train, features, solver), val, features)

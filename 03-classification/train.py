@@ -29,7 +29,9 @@ N_SPLITS = 5
 THRESHOLD = 0.5
 
 
-def cross_validate(df, C_grid=C_GRID, n_splits=N_SPLITS, seed=churn.SEED) -> dict[float, list[float]]:
+def cross_validate(
+    df, C_grid=C_GRID, n_splits=N_SPLITS, seed=churn.SEED
+) -> dict[float, list[float]]:
     """AUC of each fold for each C (KFold(5, shuffle=True, random_state=1))."""
     kfold = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
     folds = list(kfold.split(df))
@@ -40,7 +42,9 @@ def cross_validate(df, C_grid=C_GRID, n_splits=N_SPLITS, seed=churn.SEED) -> dic
             for train_idx, val_idx in folds:
                 part_train, part_val = df.iloc[train_idx], df.iloc[val_idx]
                 pipeline = churn.fit(part_train, C=C)
-                scores[C].append(roc_auc_score(part_val[churn.TARGET], churn.predict(pipeline, part_val)))
+                scores[C].append(
+                    roc_auc_score(part_val[churn.TARGET], churn.predict(pipeline, part_val))
+                )
                 bar.update()
     return scores
 
@@ -58,7 +62,9 @@ def train(output: Path, C: float | None = None) -> dict:
     # metadata ("converged").
     if C is None:
         scores = cross_validate(full_train, C_GRID)
-        cv = {str(c): {"mean": float(np.mean(s)), "std": float(np.std(s))} for c, s in scores.items()}
+        cv = {
+            str(c): {"mean": float(np.mean(s)), "std": float(np.std(s))} for c, s in scores.items()
+        }
         # Best mean AUC; ties (to 1e-12) go to the smaller C, the more regularised model.
         C = max(scores, key=lambda c: (round(float(np.mean(scores[c])), 12), -c))
 
@@ -89,12 +95,22 @@ def train(output: Path, C: float | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[1].strip(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=churn.default_model_path(),
-                        help="model file; metadata goes next to it as .json (default: %(default)s)")
-    parser.add_argument("--C", type=float, default=None,
-                        help=f"inverse regularisation strength (default: best 5-fold CV AUC over {C_GRID})")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[1].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=churn.default_model_path(),
+        help="model file; metadata goes next to it as .json (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--C",
+        type=float,
+        default=None,
+        help=f"inverse regularisation strength (default: best 5-fold CV AUC over {C_GRID})",
+    )
     args = parser.parse_args(argv)
     try:
         meta = train(args.output, args.C)

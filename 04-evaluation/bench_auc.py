@@ -46,19 +46,35 @@ def bench(n: int, repeats: int, seed: int) -> dict:
     for name, scores in cases.items():
         ours_s, ours = best_time(lambda s=scores: roc_auc(y, s), repeats)
         sk_s, sk = best_time(lambda s=scores: roc_auc_score(y, s), repeats)
-        out[name] = {"distinct_scores": int(len(np.unique(scores))), "ours_s": ours_s,
-                     "sklearn_s": sk_s, "ratio_sklearn_over_ours": sk_s / ours_s,
-                     "auc": ours, "abs_diff": abs(ours - sk)}
+        out[name] = {
+            "distinct_scores": int(len(np.unique(scores))),
+            "ours_s": ours_s,
+            "sklearn_s": sk_s,
+            "ratio_sklearn_over_ours": sk_s / ours_s,
+            "auc": ours,
+            "abs_diff": abs(ours - sk),
+        }
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[1].strip(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1_000_000, help="number of scores (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case, best kept (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[1].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--n", type=int, default=1_000_000, help="number of scores (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=7,
+        help="timed runs per case, best kept (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
-    parser.add_argument("--no-save", action="store_true", help="print only, do not write the report")
+    parser.add_argument(
+        "--no-save", action="store_true", help="print only, do not write the report"
+    )
     args = parser.parse_args(argv)
     try:
         if args.n < 2 or args.repeats < 1:
@@ -70,14 +86,25 @@ def main(argv: list[str] | None = None) -> None:
     print(f"n = {args.n:,}, best of {args.repeats}")
     print(f"{'case':<20} {'ours (s)':>10} {'sklearn (s)':>12} {'sklearn/ours':>13} {'|ΔAUC|':>10}")
     for name, r in results.items():
-        print(f"{name:<20} {r['ours_s']:>10.4f} {r['sklearn_s']:>12.4f} "
-              f"{r['ratio_sklearn_over_ours']:>12.2f}x {r['abs_diff']:>10.1e}")
+        print(
+            f"{name:<20} {r['ours_s']:>10.4f} {r['sklearn_s']:>12.4f} "
+            f"{r['ratio_sklearn_over_ours']:>12.2f}x {r['abs_diff']:>10.1e}"
+        )
     if not args.no_save:
-        path = reports.save_metrics(MODULE, "bench_auc", {
-            "n": args.n, "repeats": args.repeats, "seed": args.seed, "cases": results,
-            "numpy_version": np.__version__, "sklearn_version": sklearn.__version__,
-            "python_version": platform.python_version(), "machine": platform.machine(),
-        })
+        path = reports.save_metrics(
+            MODULE,
+            "bench_auc",
+            {
+                "n": args.n,
+                "repeats": args.repeats,
+                "seed": args.seed,
+                "cases": results,
+                "numpy_version": np.__version__,
+                "sklearn_version": sklearn.__version__,
+                "python_version": platform.python_version(),
+                "machine": platform.machine(),
+            },
+        )
         print(f"saved {path}")
 
 

@@ -153,8 +153,11 @@ def roc_auc(y_true, scores) -> float:
     s = _scores(scores, len(y))
     pos, neg = np.sort(s[y]), np.sort(s[~y])
     if len(pos) == 0 or len(neg) == 0:
-        warnings.warn("only one class present in y_true: ROC AUC is undefined",
-                      UndefinedMetricWarning, stacklevel=2)
+        warnings.warn(
+            "only one class present in y_true: ROC AUC is undefined",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
         return float("nan")
     below = np.searchsorted(neg, pos, side="left").sum(dtype=np.int64)
     below_or_tied = np.searchsorted(neg, pos, side="right").sum(dtype=np.int64)
@@ -168,12 +171,23 @@ def validation_scores(C: float = 1.0) -> dict:
     """The lesson's model (fitted on train, C=1) scored on validation."""
     parts = churn.split(churn.load_data())
     model = churn.fit(parts["train"], C=C)
-    return {"y": parts["val"][churn.TARGET].to_numpy(), "score": churn.predict(model, parts["val"]),
-            "model": model, "parts": parts}
+    return {
+        "y": parts["val"][churn.TARGET].to_numpy(),
+        "score": churn.predict(model, parts["val"]),
+        "model": model,
+        "parts": parts,
+    }
 
 
-def cross_validate(df: pd.DataFrame, C_values: Sequence[float], n_splits: int = 5, seed: int = 1,
-                   fit=None, predict=None, target: str | None = None) -> pd.DataFrame:
+def cross_validate(
+    df: pd.DataFrame,
+    C_values: Sequence[float],
+    n_splits: int = 5,
+    seed: int = 1,
+    fit=None,
+    predict=None,
+    target: str | None = None,
+) -> pd.DataFrame:
     """K-fold AUC for each C (``KFold(n_splits, shuffle=True, random_state=seed)``) with a
     progress bar; one row per C with ``mean``, ``std`` (population, as ``np.std``) and the
     fold scores. ``fit(df, C)``/``predict(model, df)``/``target`` default to the churn model."""
@@ -189,7 +203,9 @@ def cross_validate(df: pd.DataFrame, C_values: Sequence[float], n_splits: int = 
                 train, val = df.iloc[train_idx], df.iloc[val_idx]
                 aucs.append(roc_auc(val[target].to_numpy(), predict(fit(train, C), val)))
                 bar.update()
-            rows.append({"C": C, "mean": float(np.mean(aucs)), "std": float(np.std(aucs)), "folds": aucs})
+            rows.append(
+                {"C": C, "mean": float(np.mean(aucs)), "std": float(np.std(aucs)), "folds": aucs}
+            )
     return pd.DataFrame(rows)
 
 
@@ -204,8 +220,13 @@ def plot_accuracy(table: pd.DataFrame, dummy: float):
     ax.plot(table["threshold"], table["accuracy"], label="logistic regression")
     ax.axhline(dummy, color="tab:red", ls="--", label=f"dummy: nobody churns ({dummy:.3f})")
     best = table.loc[table["accuracy"].idxmax()]
-    ax.scatter([best["threshold"]], [best["accuracy"]], color="black", zorder=3,
-               label=f"best {best['accuracy']:.3f} at {best['threshold']:.2f}")
+    ax.scatter(
+        [best["threshold"]],
+        [best["accuracy"]],
+        color="black",
+        zorder=3,
+        label=f"best {best['accuracy']:.3f} at {best['threshold']:.2f}",
+    )
     ax.set_xlabel("threshold")
     ax.set_ylabel("accuracy (validation)")
     ax.legend()

@@ -26,10 +26,10 @@ THRESHOLDS = np.linspace(0.0, 1.0, 101)  # 0.00, 0.01, ..., 1.00
 FOLLOWS = {"q2": "lbfgs", "q3": "lbfgs", "q4": "lbfgs", "q5": "liblinear", "q6": "liblinear"}
 WHY = {
     "lbfgs": "option follows lbfgs: the course's published solution fitted the default lbfgs "
-             "for Q2 (and Q3-Q4 score the same model); liblinear, the solver the homework text "
-             "names, is recorded as a variant.",
+    "for Q2 (and Q3-Q4 score the same model); liblinear, the solver the homework text "
+    "names, is recorded as a variant.",
     "liblinear": "option follows liblinear: the solver the homework names and the one the "
-                 "course's published solution used for Q5-Q6; lbfgs is recorded as a variant.",
+    "course's published solution used for Q5-Q6; lbfgs is recorded as a variant.",
 }
 
 
@@ -45,8 +45,12 @@ def q1(train) -> dict:
         auc = roc_auc(y, train[col].to_numpy())
         aucs[col] = auc if auc >= 0.5 else roc_auc(y, -train[col].to_numpy())
     best = max(OPTIONS_Q1, key=lambda c: aucs[c])
-    return homework.answer(aucs[best], OPTIONS_Q1, option=best,
-                           note="training AUC: " + ", ".join(f"{k} {v:.4f}" for k, v in aucs.items()))
+    return homework.answer(
+        aucs[best],
+        OPTIONS_Q1,
+        option=best,
+        note="training AUC: " + ", ".join(f"{k} {v:.4f}" for k, v in aucs.items()),
+    )
 
 
 def scores(train, val, solver: str) -> np.ndarray:
@@ -73,8 +77,15 @@ def q4(y_val, score) -> dict:
 
 
 def cv(full_train, solver: str, C_values):
-    return cross_validate(full_train, C_values, n_splits=5, seed=SEED, fit=fitter(solver),
-                          predict=leads.predict, target=leads.TARGET).set_index("C")
+    return cross_validate(
+        full_train,
+        C_values,
+        n_splits=5,
+        seed=SEED,
+        fit=fitter(solver),
+        predict=leads.predict,
+        target=leads.TARGET,
+    ).set_index("C")
 
 
 def q5(table) -> dict:
@@ -90,8 +101,13 @@ def q6(table) -> dict:
 def with_variants(q: str, results: dict[str, dict], options, extra: str = "") -> dict:
     chosen = results[FOLLOWS[q]]
     variants = {s: {"value": r["value"], "option": r["option"]} for s, r in results.items()}
-    return homework.answer(chosen["value"], options, option=chosen["option"], variants=variants,
-                           note=WHY[FOLLOWS[q]] + extra)
+    return homework.answer(
+        chosen["value"],
+        options,
+        option=chosen["option"],
+        variants=variants,
+        note=WHY[FOLLOWS[q]] + extra,
+    )
 
 
 def compute() -> dict:
@@ -102,7 +118,8 @@ def compute() -> dict:
     tables = {s: cv(full_train, s, C_VALUES_Q6) for s in leads.SOLVERS}
     cv_note = " 5-fold AUC mean ± std: " + "; ".join(
         f"{s}: " + ", ".join(f"C={C:g} {r['mean']:.3f} ± {r['std']:.3f}" for C, r in t.iterrows())
-        for s, t in tables.items())
+        for s, t in tables.items()
+    )
     return {
         "q1": q1(train),
         "q2": with_variants("q2", {s: q2(y_val, score[s]) for s in leads.SOLVERS}, OPTIONS_Q2),
@@ -114,4 +131,6 @@ def compute() -> dict:
 
 
 if __name__ == "__main__":
-    homework.main("04-evaluation", compute, description="Module 04 homework (2025): lead scoring evaluation")
+    homework.main(
+        "04-evaluation", compute, description="Module 04 homework (2025): lead scoring evaluation"
+    )

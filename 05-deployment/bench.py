@@ -79,8 +79,10 @@ def random_customers(n: int, seed: int = 42) -> list[dict[str, Any]]:
 
 
 def http_request(path: str, body: bytes, port: int) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 async def _send(reader, writer, request: bytes) -> int:
@@ -124,10 +126,16 @@ async def drive(port: int, requests: list[bytes], clients: int) -> dict[str, Any
     elapsed = time.perf_counter() - t0
     latencies.sort()
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {"requests": len(requests), "clients": clients, "seconds": round(elapsed, 3),
-            "req_per_s": round(len(requests) / elapsed, 1), "p50_ms": round(q[49] * 1e3, 3),
-            "p99_ms": round(q[98] * 1e3, 3), "max_ms": round(latencies[-1] * 1e3, 3),
-            "errors": errors}
+    return {
+        "requests": len(requests),
+        "clients": clients,
+        "seconds": round(elapsed, 3),
+        "req_per_s": round(len(requests) / elapsed, 1),
+        "p50_ms": round(q[49] * 1e3, 3),
+        "p99_ms": round(q[98] * 1e3, 3),
+        "max_ms": round(latencies[-1] * 1e3, 3),
+        "errors": errors,
+    }
 
 
 # --------------------------------------------------------------------------- servers
@@ -142,8 +150,21 @@ def free_port() -> int:
 @contextmanager
 def server(app: str):
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(HERE), "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--app-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     try:
         for _ in range(300):
@@ -179,9 +200,13 @@ def batch_times(port: int, customers: list[dict[str, Any]], repeats: int) -> dic
         return times[2:]
 
     times = asyncio.run(run())
-    return {"customers": len(customers), "body_bytes": len(body), "repeats": repeats,
-            "median_ms": round(statistics.median(times) * 1e3, 2),
-            "max_ms": round(max(times) * 1e3, 2)}
+    return {
+        "customers": len(customers),
+        "body_bytes": len(body),
+        "repeats": repeats,
+        "median_ms": round(statistics.median(times) * 1e3, 2),
+        "max_ms": round(max(times) * 1e3, 2),
+    }
 
 
 def model_sha256() -> str:
@@ -193,27 +218,55 @@ def load() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[1].strip(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=20_000, help="POST /predict per server (default: %(default)s)")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent connections (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=1_000, help="requests before measuring (default: %(default)s)")
-    parser.add_argument("--batch-repeats", type=int, default=20, help="timed 1,000-customer batches (default: %(default)s)")
-    parser.add_argument("--output", type=Path, default=REPORT, help="results JSON (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[1].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=20_000,
+        help="POST /predict per server (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=32, help="concurrent connections (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1_000, help="requests before measuring (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-repeats",
+        type=int,
+        default=20,
+        help="timed 1,000-customer batches (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPORT, help="results JSON (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.requests < 100 or args.clients < 1:
         raise SystemExit("error: --requests must be >= 100 and --clients >= 1")
 
     customers = random_customers(2_000)
     bodies = [json.dumps(c).encode() for c in customers]
-    result: dict[str, Any] = {"load_before": load(), "cpus": os.cpu_count(), "model": model_sha256()}
+    result: dict[str, Any] = {
+        "load_before": load(),
+        "cpus": os.cpu_count(),
+        "model": model_sha256(),
+    }
     for name, app in (("baseline", "bench:baseline"), ("service", "predict:app")):
         with server(app) as port:
-            reqs = [http_request("/predict", bodies[i % len(bodies)], port) for i in range(args.requests)]
+            reqs = [
+                http_request("/predict", bodies[i % len(bodies)], port)
+                for i in range(args.requests)
+            ]
             asyncio.run(drive(port, reqs[: args.warmup], args.clients))
             result[name] = asyncio.run(drive(port, reqs, args.clients))
-            print(f"{name:>8}: {result[name]['req_per_s']:8.1f} req/s  p50 {result[name]['p50_ms']:.2f} ms"
-                  f"  p99 {result[name]['p99_ms']:.2f} ms  errors {result[name]['errors']}", file=sys.stderr)
+            print(
+                f"{name:>8}: {result[name]['req_per_s']:8.1f} req/s  p50 {result[name]['p50_ms']:.2f} ms"
+                f"  p99 {result[name]['p99_ms']:.2f} ms  errors {result[name]['errors']}",
+                file=sys.stderr,
+            )
             if name == "service":
                 result["batch"] = batch_times(port, customers[:1000], args.batch_repeats)
     result["ratio"] = round(result["service"]["req_per_s"] / result["baseline"]["req_per_s"], 2)
@@ -222,20 +275,33 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput ratio service/baseline: {result['ratio']}x")
     for name in ("baseline", "service"):
         r = result[name]
-        print(f"{name:>8}: {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
-              f"  errors {r['errors']}/{r['requests']}  ({r['clients']} clients)")
+        print(
+            f"{name:>8}: {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+            f"  errors {r['errors']}/{r['requests']}  ({r['clients']} clients)"
+        )
     b = result["batch"]
-    print(f"   batch: {b['customers']} customers in {b['median_ms']:.1f} ms median ({b['max_ms']:.1f} ms max"
-          f" of {b['repeats']})")
-    print(f"load average before {result['load_before']}, after {result['load_after']} ({result['cpus']} CPUs)")
+    print(
+        f"   batch: {b['customers']} customers in {b['median_ms']:.1f} ms median ({b['max_ms']:.1f} ms max"
+        f" of {b['repeats']})"
+    )
+    print(
+        f"load average before {result['load_before']}, after {result['load_after']} ({result['cpus']} CPUs)"
+    )
     result["at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(args.output, result)
     runs_path = args.output.parent / RUNS
     runs = json.loads(runs_path.read_text(encoding="utf-8")) if runs_path.is_file() else []
-    runs.append({k: result[k] for k in ("at", "load_before", "load_after", "ratio")}
-                | {n: {k: result[n][k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")}
-                   for n in ("baseline", "service")}
-                | {"batch_median_ms": result["batch"]["median_ms"], "batch_max_ms": result["batch"]["max_ms"]})
+    runs.append(
+        {k: result[k] for k in ("at", "load_before", "load_after", "ratio")}
+        | {
+            n: {k: result[n][k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")}
+            for n in ("baseline", "service")
+        }
+        | {
+            "batch_median_ms": result["batch"]["median_ms"],
+            "batch_max_ms": result["batch"]["max_ms"],
+        }
+    )
     write_json(runs_path, runs)
     print(f"saved {args.output} (+ {RUNS}: {len(runs)} runs)")
 

@@ -54,8 +54,10 @@ def load_model(path: Path | str | None = None) -> tuple[Any, dict[str, Any]]:
     path = Path(path) if path is not None else model_path()
     meta_path = path.with_suffix(".json")
     if not path.is_file():
-        raise ModelError(f"no model file at {path} (set MODEL_PATH, or rebuild it: "
-                         "uv run python 05-deployment/build_model.py)")
+        raise ModelError(
+            f"no model file at {path} (set MODEL_PATH, or rebuild it: "
+            "uv run python 05-deployment/build_model.py)"
+        )
     if not meta_path.is_file():
         raise ModelError(f"model {path} has no metadata {meta_path.name} next to it")
     try:
@@ -69,12 +71,16 @@ def load_model(path: Path | str | None = None) -> tuple[Any, dict[str, Any]]:
         raise ModelError(f"metadata {meta_path} is not a JSON object")
     digest = hashlib.sha256(data).hexdigest()
     if digest != meta.get("sha256"):
-        raise ModelError(f"model {path} does not match its metadata: sha256 {digest} != "
-                         f"{meta.get('sha256')} (restore the file or rebuild it)")
+        raise ModelError(
+            f"model {path} does not match its metadata: sha256 {digest} != "
+            f"{meta.get('sha256')} (restore the file or rebuild it)"
+        )
     if meta.get("sklearn_version") != sklearn.__version__:
-        raise ModelError(f"model {path} was saved with scikit-learn {meta.get('sklearn_version')}"
-                         f" but this environment has {sklearn.__version__}: refusing to "
-                         "unpickle it (pin the same version or rebuild the model)")
+        raise ModelError(
+            f"model {path} was saved with scikit-learn {meta.get('sklearn_version')}"
+            f" but this environment has {sklearn.__version__}: refusing to "
+            "unpickle it (pin the same version or rebuild the model)"
+        )
     pipeline = pickle.loads(data)  # the digest matched: this is the file train.py wrote
     return pipeline, meta
 
@@ -86,8 +92,9 @@ class FastScorer:
         steps = getattr(pipeline, "named_steps", {})
         dv, lr = steps.get("dictvectorizer"), steps.get("logisticregression")
         if dv is None or lr is None:
-            raise ModelError("expected Pipeline(dictvectorizer, logisticregression), got "
-                             f"steps {list(steps)}")
+            raise ModelError(
+                f"expected Pipeline(dictvectorizer, logisticregression), got steps {list(steps)}"
+            )
         if list(lr.classes_) != [0, 1] or lr.coef_.shape[0] != 1:
             raise ModelError(f"expected a binary 0/1 classifier, got classes {list(lr.classes_)}")
         coef = lr.coef_[0]
@@ -103,12 +110,16 @@ class FastScorer:
                 self.numeric[name] = float(coef[column])
         overlap = set(self.tables) & set(self.numeric)
         if overlap:
-            raise ModelError(f"fields both one-hot and numeric in the vectorizer: {sorted(overlap)}")
+            raise ModelError(
+                f"fields both one-hot and numeric in the vectorizer: {sorted(overlap)}"
+            )
 
     def features(self) -> dict[str, Any]:
         """What the model uses: categorical fields with their values, numeric fields."""
-        return {"categorical": {f: sorted(t) for f, t in self.tables.items()},
-                "numerical": sorted(self.numeric)}
+        return {
+            "categorical": {f: sorted(t) for f, t in self.tables.items()},
+            "numerical": sorted(self.numeric),
+        }
 
     def logit(self, customer: Mapping[str, Any]) -> float:
         z = self.intercept

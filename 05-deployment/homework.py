@@ -43,7 +43,11 @@ OPTIONS_Q4 = ["0.334", "0.534", "0.734", "0.934"]
 OPTIONS_Q5 = ["45 MB", "121 MB", "245 MB", "330 MB"]
 OPTIONS_Q6 = ["0.39", "0.59", "0.79", "0.99"]
 RECORD_Q3 = {"lead_source": "paid_ads", "number_of_courses_viewed": 2, "annual_income": 79276.0}
-RECORD_Q4 = {"lead_source": "organic_search", "number_of_courses_viewed": 4, "annual_income": 80304.0}
+RECORD_Q4 = {
+    "lead_source": "organic_search",
+    "number_of_courses_viewed": 4,
+    "annual_income": 80304.0,
+}
 BASE_TAG = "local/zoomcamp-model:2025"
 IMAGE_TAG = "zoomcamp-hw5-service"
 
@@ -56,7 +60,9 @@ def run(cmd: list[str], **kw) -> str:
     """stdout of ``cmd``; a failure raises ZoomcampError with its stderr."""
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if proc.returncode != 0:
-        raise ZoomcampError(f"{' '.join(cmd[:6])} ... failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        raise ZoomcampError(
+            f"{' '.join(cmd[:6])} ... failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
+        )
     return proc.stdout
 
 
@@ -98,8 +104,9 @@ def free_port() -> int:
 
 
 def post(url: str, record: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(record).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(record).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.load(resp)
 
@@ -120,10 +127,22 @@ def wait_for(url: str, alive, seconds: float = 120) -> None:
 @contextmanager
 def uvicorn_server(model: Path):
     port = free_port()
-    cmd = hw_python("-m", "uvicorn", "lead_service:app", "--app-dir", str(HW),
-                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning")
-    proc = subprocess.Popen(cmd, env={**_env(), "MODEL_PATH": str(model)},
-                            stdout=subprocess.DEVNULL, stderr=sys.stderr)
+    cmd = hw_python(
+        "-m",
+        "uvicorn",
+        "lead_service:app",
+        "--app-dir",
+        str(HW),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    )
+    proc = subprocess.Popen(
+        cmd, env={**_env(), "MODEL_PATH": str(model)}, stdout=subprocess.DEVNULL, stderr=sys.stderr
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/health", lambda: proc.poll() is None)
         yield f"http://127.0.0.1:{port}"
@@ -154,16 +173,48 @@ def docker_answers(docker: str, pipeline_v2: Path) -> tuple[float, float]:
         run([docker, "build", "-q", "--network", "host", "-t", BASE_TAG, ctx])
     size_mb = int(run([docker, "image", "inspect", "--format", "{{.Size}}", BASE_TAG])) / 1e6
     progress(f"docker build {IMAGE_TAG} on {BASE_TAG} (uv sync of hw-sklearn161/uv.lock)")
-    run([docker, "build", "-q", "--network", "host", "--build-arg", f"BASE={BASE_TAG}",
-         "-t", IMAGE_TAG, str(HW)], timeout=900)
+    run(
+        [
+            docker,
+            "build",
+            "-q",
+            "--network",
+            "host",
+            "--build-arg",
+            f"BASE={BASE_TAG}",
+            "-t",
+            IMAGE_TAG,
+            str(HW),
+        ],
+        timeout=900,
+    )
     port = free_port()
     name = f"zoomcamp-hw5-{port}"
-    run([docker, "run", "-d", "--rm", "--network", "host", "-e", f"PORT={port}", "--name", name, IMAGE_TAG])
+    run(
+        [
+            docker,
+            "run",
+            "-d",
+            "--rm",
+            "--network",
+            "host",
+            "-e",
+            f"PORT={port}",
+            "--name",
+            name,
+            IMAGE_TAG,
+        ]
+    )
     try:
+
         def alive() -> bool:
-            out = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [docker, "inspect", "-f", "{{.State.Running}}", name],
+                capture_output=True,
+                text=True,
+            )
             return out.stdout.strip() == "true"
+
         wait_for(f"http://127.0.0.1:{port}/health", alive)
         q6 = post(f"http://127.0.0.1:{port}/predict", RECORD_Q4)["probability"]
     finally:
@@ -177,15 +228,24 @@ def compute() -> dict:
 
     v1, v2 = datasets.fetch("pipeline-v1"), datasets.fetch("pipeline-v2")
     progress("Q3 pipeline_v1.bin under scikit-learn 1.6.1 (uv run --project hw-sklearn161)")
-    out = json.loads(run(hw_python(str(HW / "lead_service.py"), str(v1), json.dumps(RECORD_Q3)),
-                         env=_env(), timeout=600))
+    out = json.loads(
+        run(
+            hw_python(str(HW / "lead_service.py"), str(v1), json.dumps(RECORD_Q3)),
+            env=_env(),
+            timeout=600,
+        )
+    )
     if out["sklearn_version"] != "1.6.1":
-        raise ZoomcampError(f"pipeline_v1 must load under scikit-learn 1.6.1, got {out['sklearn_version']}")
+        raise ZoomcampError(
+            f"pipeline_v1 must load under scikit-learn 1.6.1, got {out['sklearn_version']}"
+        )
     answers["q3"] = homework.answer(out["probability"], OPTIONS_Q3)
 
     progress("Q4 pipeline_v1.bin served by FastAPI + uvicorn on 127.0.0.1")
     with uvicorn_server(v1) as url:
-        answers["q4"] = homework.answer(post(url + "/predict", RECORD_Q4)["probability"], OPTIONS_Q4)
+        answers["q4"] = homework.answer(
+            post(url + "/predict", RECORD_Q4)["probability"], OPTIONS_Q4
+        )
 
     docker = docker_engine()
     if docker is None:
@@ -194,13 +254,23 @@ def compute() -> dict:
         answers["q6"] = homework.answer(None, note=f"not measurable: {why}")
         return answers
     size_mb, q6 = docker_answers(docker, v2)
-    answers["q5"] = homework.answer(size_mb, OPTIONS_Q5, note=(
-        "agrigorev/zoomcamp-model:2025 cannot be pulled here (no registry access): the value is "
-        f"the measured size of its local equivalent {BASE_TAG} (python:3.13-slim stand-in "
-        "from Debian packages + pipeline_v2.bin in /code), so the option is only as close as "
-        "that stand-in is to python:3.13.5-slim-bookworm"))
-    answers["q6"] = homework.answer(q6, OPTIONS_Q6, note=(
-        f"served by {IMAGE_TAG}, built FROM the local equivalent {BASE_TAG} (its /code/pipeline_v2.bin)"))
+    answers["q5"] = homework.answer(
+        size_mb,
+        OPTIONS_Q5,
+        note=(
+            "agrigorev/zoomcamp-model:2025 cannot be pulled here (no registry access): the value is "
+            f"the measured size of its local equivalent {BASE_TAG} (python:3.13-slim stand-in "
+            "from Debian packages + pipeline_v2.bin in /code), so the option is only as close as "
+            "that stand-in is to python:3.13.5-slim-bookworm"
+        ),
+    )
+    answers["q6"] = homework.answer(
+        q6,
+        OPTIONS_Q6,
+        note=(
+            f"served by {IMAGE_TAG}, built FROM the local equivalent {BASE_TAG} (its /code/pipeline_v2.bin)"
+        ),
+    )
     return answers
 
 

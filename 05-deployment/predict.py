@@ -40,7 +40,6 @@ JSON = "application/json"
 log = logging.getLogger("uvicorn.error")  # shows in uvicorn's output
 
 
-
 def _whole_number(value: Any) -> Any:
     """JSON has one number type and JSON Schema counts 12.0 as an integer: accept integral
     floats for the integer fields, reject fractions, booleans and strings."""
@@ -53,7 +52,9 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-WHOLE = BeforeValidator(_whole_number)  # after Field(...) in Annotated, or the JSON schema loses the bounds
+WHOLE = BeforeValidator(
+    _whole_number
+)  # after Field(...) in Annotated, or the JSON schema loses the bounds
 YesNo = Literal["no", "yes"]
 NoPhone = Literal["no", "no_phone_service", "yes"]
 NoInternet = Literal["no", "no_internet_service", "yes"]
@@ -73,7 +74,9 @@ class Customer(BaseModel):
             "totalcharges": 29.85}]})  # fmt: skip
 
     gender: Literal["female", "male"]
-    seniorcitizen: Annotated[int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)"), WHOLE]
+    seniorcitizen: Annotated[
+        int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)"), WHOLE
+    ]
     partner: YesNo
     dependents: YesNo
     phoneservice: YesNo
@@ -87,8 +90,9 @@ class Customer(BaseModel):
     streamingmovies: NoInternet
     contract: Literal["month-to-month", "one_year", "two_year"]
     paperlessbilling: YesNo
-    paymentmethod: Literal["bank_transfer_(automatic)", "credit_card_(automatic)",
-                           "electronic_check", "mailed_check"]
+    paymentmethod: Literal[
+        "bank_transfer_(automatic)", "credit_card_(automatic)", "electronic_check", "mailed_check"
+    ]
     tenure: Annotated[int, Field(ge=0, le=1200, description="months with the company"), WHOLE]
     monthlycharges: Annotated[float, Field(ge=0, le=10_000)]
     totalcharges: Annotated[float, Field(ge=0, le=10_000_000)]
@@ -130,8 +134,10 @@ def check_model(scorer: FastScorer, meta: dict[str, Any]) -> None:
     """Refuse a model whose fields or category values differ from what the API accepts."""
     model, api = scorer.features(), schema_features()
     if model != api:
-        raise ModelError(f"the model's features do not match the request schema: model {model}, "
-                         f"schema {api} (retrain with 03-classification/train.py or update predict.py)")
+        raise ModelError(
+            f"the model's features do not match the request schema: model {model}, "
+            f"schema {api} (retrain with 03-classification/train.py or update predict.py)"
+        )
     for field, values in meta.get("categories", {}).items():
         if field in api["categorical"] and sorted(values) != api["categorical"][field]:
             raise ModelError(f"metadata categories of {field!r} {values} differ from the schema")
@@ -148,8 +154,10 @@ async def lifespan(api: FastAPI):
         log.error("refusing to start: %s", exc)
         raise RuntimeError(f"refusing to start: {exc}") from None
     api.state.scorer = scorer
-    api.state.identity = {k: meta.get(k) for k in (
-        "model_file", "sha256", "C", "trained_at", "sklearn_version", "data_sha256")}
+    api.state.identity = {
+        k: meta.get(k)
+        for k in ("model_file", "sha256", "C", "trained_at", "sklearn_version", "data_sha256")
+    }
     log.info("serving %s (sha256 %s, C=%s)", path, meta.get("sha256"), meta.get("C"))
     # Everything alive now (FastAPI, pydantic, scikit-learn, NumPy, the model) lives as long
     # as the process: out of the cyclic GC's sight, a full collection no longer walks those
@@ -200,17 +208,26 @@ async def read_body(headers: list[tuple[bytes, bytes]], receive) -> bytes:
 def invalid(exc: ValidationError) -> Reply:
     """422 listing each bad field (``contract: Input should be ...``), without echoing the
     input back; 413 when the only problem is a batch over the limit."""
-    errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    if errors and all(e["type"] == "too_long" and e["loc"] == ["body", "customers"] for e in errors):
+    errors = [
+        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    if errors and all(
+        e["type"] == "too_long" and e["loc"] == ["body", "customers"] for e in errors
+    ):
         return Reply(413, {"detail": f"batch over {MAX_BATCH} customers"})
-    fields = ["body" if e["type"] == "json_invalid" else ".".join(map(str, e["loc"][1:])) or "body"
-              for e in errors]
+    fields = [
+        "body" if e["type"] == "json_invalid" else ".".join(map(str, e["loc"][1:])) or "body"
+        for e in errors
+    ]
     message = "; ".join(f"{f}: {e['msg']}" for f, e in zip(fields, errors, strict=True))
     return Reply(422, {"detail": errors, "message": message})
 
 
 def _prediction(p: float) -> bytes:
-    return b'{"churn_probability":%s,"churn":%s}' % (repr(p).encode(), b"true" if p >= THRESHOLD else b"false")
+    return b'{"churn_probability":%s,"churn":%s}' % (
+        repr(p).encode(),
+        b"true" if p >= THRESHOLD else b"false",
+    )
 
 
 def score_one(scorer: FastScorer, body: bytes) -> bytes:
@@ -227,7 +244,11 @@ def score_batch(scorer: FastScorer, body: bytes) -> bytes:
     except ValidationError as exc:
         raise invalid(exc) from None
     proba = scorer.proba
-    return b'{"predictions":[' + b",".join(_prediction(proba(c.__dict__)) for c in batch.customers) + b"]}"
+    return (
+        b'{"predictions":['
+        + b",".join(_prediction(proba(c.__dict__)) for c in batch.customers)
+        + b"]}"
+    )
 
 
 async def handle(handler, scorer: FastScorer, headers, receive) -> tuple[int, bytes]:
@@ -239,10 +260,18 @@ async def handle(handler, scorer: FastScorer, headers, receive) -> tuple[int, by
 
 # --------------------------------------------------------------------------- the app
 
-api = FastAPI(title="Churn prediction service", version="1.0.0", lifespan=lifespan,
-              description="Telco customer churn probability (logistic regression, "
-                          "03-classification/train.py), served by 05-deployment/predict.py.")
-TOO_LARGE = {413: {"description": f"body over {MAX_BODY_BYTES} bytes (or, batch, over {MAX_BATCH} customers)"}}
+api = FastAPI(
+    title="Churn prediction service",
+    version="1.0.0",
+    lifespan=lifespan,
+    description="Telco customer churn probability (logistic regression, "
+    "03-classification/train.py), served by 05-deployment/predict.py.",
+)
+TOO_LARGE = {
+    413: {
+        "description": f"body over {MAX_BODY_BYTES} bytes (or, batch, over {MAX_BATCH} customers)"
+    }
+}
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -253,14 +282,20 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 @api.post("/predict", response_model=Prediction, openapi_extra=_body(Customer), responses=TOO_LARGE)
 async def predict(request: Request) -> Response:
     """Churn probability of one customer and the decision at 0.5."""
-    status, body = await handle(score_one, request.app.state.scorer, request.scope["headers"], request.receive)
+    status, body = await handle(
+        score_one, request.app.state.scorer, request.scope["headers"], request.receive
+    )
     return Response(body, status, media_type=JSON)
 
 
-@api.post("/predict/batch", response_model=Predictions, openapi_extra=_body(Batch), responses=TOO_LARGE)
+@api.post(
+    "/predict/batch", response_model=Predictions, openapi_extra=_body(Batch), responses=TOO_LARGE
+)
 async def predict_batch(request: Request) -> Response:
     """Churn probabilities of 1 to 1000 customers, in the order sent."""
-    status, body = await handle(score_batch, request.app.state.scorer, request.scope["headers"], request.receive)
+    status, body = await handle(
+        score_batch, request.app.state.scorer, request.scope["headers"], request.receive
+    )
     return Response(body, status, media_type=JSON)
 
 
@@ -273,8 +308,9 @@ async def health(request: Request) -> dict[str, Any]:
 def openapi() -> dict[str, Any]:
     """FastAPI's schema plus the request models the endpoints validate themselves."""
     if api.openapi_schema is None:
-        schema = get_openapi(title=api.title, version=api.version, description=api.description,
-                             routes=api.routes)
+        schema = get_openapi(
+            title=api.title, version=api.version, description=api.description, routes=api.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (Customer, Batch):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -28,16 +28,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[1].strip())
     parser.add_argument("--url", default=URL, help="the service's /predict (default: %(default)s)")
     args = parser.parse_args(argv)
-    request = urllib.request.Request(args.url, data=json.dumps(CUSTOMER).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        args.url, data=json.dumps(CUSTOMER).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = json.load(response)
     except urllib.error.HTTPError as exc:
-        print(f"error: {args.url} answered {exc.code}: {exc.read().decode(errors='replace')}", file=sys.stderr)
+        print(
+            f"error: {args.url} answered {exc.code}: {exc.read().decode(errors='replace')}",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
     except urllib.error.URLError as exc:
-        print(f"error: cannot reach {args.url}: {exc.reason} (is the service running?)", file=sys.stderr)
+        print(
+            f"error: cannot reach {args.url}: {exc.reason} (is the service running?)",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
     print(json.dumps(answer))
     verdict = "will churn: send a promotion" if answer["churn"] else "not likely to churn"

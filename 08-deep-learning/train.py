@@ -87,7 +87,9 @@ def train(
             if n <= 0:
                 continue
             print(f"--- {name}: epochs {done + 1}..{done + n}", flush=True)
-            train_ds = hair_model.make_dataset(data.x_train, data.y_train, shuffle=True, augment=augment)
+            train_ds = hair_model.make_dataset(
+                data.x_train, data.y_train, shuffle=True, augment=augment
+            )
             h = model.fit(
                 train_ds,
                 validation_data=test_ds,

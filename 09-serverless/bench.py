@@ -117,35 +117,67 @@ def pct(values: list[float], q: float) -> float:
 
 def summary_ms(seconds: list[float]) -> dict:
     ms = [v * 1000 for v in seconds]
-    return {"n": len(ms), "p50_ms": pct(ms, 0.5), "p90_ms": pct(ms, 0.9), "p99_ms": pct(ms, 0.99),
-            "mean_ms": statistics.fmean(ms), "min_ms": min(ms), "max_ms": max(ms)}
+    return {
+        "n": len(ms),
+        "p50_ms": pct(ms, 0.5),
+        "p90_ms": pct(ms, 0.9),
+        "p99_ms": pct(ms, 0.99),
+        "mean_ms": statistics.fmean(ms),
+        "min_ms": min(ms),
+        "max_ms": max(ms),
+    }
 
 
 def model_info(model_dir: Path) -> dict:
     path = model_dir / "hair_classifier.onnx"
     if not path.is_file():
         return {"path": str(path), "mb": None}
-    meta = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").is_file() else {}
-    return {"path": str(path), "mb": path.stat().st_size / 1e6, "onnx_sha256": meta.get("onnx_sha256"),
-            "training": meta.get("training"), "tiny_stand_in": bool(meta.get("tiny_stand_in"))}
+    meta = (
+        json.loads(path.with_suffix(".json").read_text())
+        if path.with_suffix(".json").is_file()
+        else {}
+    )
+    return {
+        "path": str(path),
+        "mb": path.stat().st_size / 1e6,
+        "onnx_sha256": meta.get("onnx_sha256"),
+        "training": meta.get("training"),
+        "tiny_stand_in": bool(meta.get("tiny_stand_in")),
+    }
 
 
 def layer_sizes(tag: str) -> list[dict]:
-    out = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{json .}}", tag],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "history", "--no-trunc", "--format", "{{json .}}", tag],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return [{"size": r["Size"], "step": r["CreatedBy"][-90:]} for r in rows if r["Size"] not in ("0B", "0")]
+    return [
+        {"size": r["Size"], "step": r["CreatedBy"][-90:]}
+        for r in rows
+        if r["Size"] not in ("0B", "0")
+    ]
 
 
 def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
     image = datasets.unpack("hair-type") / "data" / IMAGE
     event = {"image_b64": base64.b64encode(image.read_bytes()).decode()}
-    result: dict = {"tag": tag, "image": IMAGE, "image_bytes": image.stat().st_size,
-                    "load_before": loadavg(), "cpus": os.cpu_count(), "machine": platform.machine()}
-    result["size"] = {"image_mb": build.image_size(tag) / 1e6,
-                      "base_mb": build.image_size("public.ecr.aws/lambda/python:3.13") / 1e6,
-                      "model": model_info(model_dir),
-                      "layers": layer_sizes(tag)}
+    result: dict = {
+        "tag": tag,
+        "image": IMAGE,
+        "image_bytes": image.stat().st_size,
+        "load_before": loadavg(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    result["size"] = {
+        "image_mb": build.image_size(tag) / 1e6,
+        "base_mb": build.image_size("public.ecr.aws/lambda/python:3.13") / 1e6,
+        "model": model_info(model_dir),
+        "layers": layer_sizes(tag),
+    }
     print(f"size: {result['size']['image_mb']:.1f} MB", file=sys.stderr)
 
     cold, answers = [], []
@@ -161,27 +193,57 @@ def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
                     t = time.perf_counter()
                     build.invoke(endpoint, event)
                     e2e.append(time.perf_counter() - t)
-                peak = subprocess.run(["docker", "exec", name, "python", "-c", PEAK],
-                                      capture_output=True, text=True, check=True).stdout
+                peak = subprocess.run(
+                    ["docker", "exec", name, "python", "-c", PEAK],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
     if any(a != answers[0] for a in answers):
         raise ZoomcampError("the cold-start answers differ between containers")
     result["answer"] = answers[0]
-    result["cold_start_s"] = {"runs": cold, "median": statistics.median(cold), "min": min(cold), "max": max(cold)}
+    result["cold_start_s"] = {
+        "runs": cold,
+        "median": statistics.median(cold),
+        "min": min(cold),
+        "max": max(cold),
+    }
     result["warm_emulator"] = summary_ms(e2e)
     mem = json.loads(peak.strip().splitlines()[-1])
-    result["memory"] = {"function_vmhwm_mb": mem.get("vmhwm_kb", 0) / 1024,
-                        "function_vmrss_mb": mem.get("vmrss_kb", 0) / 1024,
-                        "container_cgroup_peak_mb": mem.get("cgroup_peak_bytes", 0) / 2**20 or None}
+    result["memory"] = {
+        "function_vmhwm_mb": mem.get("vmhwm_kb", 0) / 1024,
+        "function_vmrss_mb": mem.get("vmrss_kb", 0) / 1024,
+        "container_cgroup_peak_mb": mem.get("cgroup_peak_bytes", 0) / 2**20 or None,
+    }
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.jpg"
-        side = int(hl.MAX_PIXELS ** 0.5) - 1  # the largest square image the pixel limit allows
+        side = int(hl.MAX_PIXELS**0.5) - 1  # the largest square image the pixel limit allows
         noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
         Image.fromarray(noise).resize((side, side)).save(big, "JPEG", quality=70)
         big.chmod(0o644)
-        proc = subprocess.run(["docker", "run", "--rm", "--network", "host", "-v", f"{image}:/tmp/img.jpg:ro",
-                               "-v", f"{big}:/tmp/big.jpg:ro", "--entrypoint", "python", tag, "-c",
-                               IN_CONTAINER, str(n)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "host",
+                "-v",
+                f"{image}:/tmp/img.jpg:ro",
+                "-v",
+                f"{big}:/tmp/big.jpg:ro",
+                "--entrypoint",
+                "python",
+                tag,
+                "-c",
+                IN_CONTAINER,
+                str(n),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     inner = json.loads(proc.stdout.strip().splitlines()[-1])
     result["warm_handler"] = summary_ms(inner["times"])
     result["handler_module_import_s"] = inner["init_s"]
@@ -196,17 +258,23 @@ def append_run(result: dict) -> Path:
     so the README quotes the spread over runs, not one lucky (or unlucky) run."""
     path = paths.reports_dir() / MODULE / "bench-runs.json"
     runs = json.loads(path.read_text()) if path.is_file() else []
-    runs.append({
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "load_before": result["load_before"],
-        "load_after": result["load_after"], "model_sha256": result["size"]["model"].get("onnx_sha256"),
-        "image_mb": round(result["size"]["image_mb"], 1),
-        "cold_start_median_s": round(result["cold_start_s"]["median"], 3),
-        "warm_handler_p50_ms": round(result["warm_handler"]["p50_ms"], 2),
-        "warm_emulator_p50_ms": round(result["warm_emulator"]["p50_ms"], 2),
-        "onnx_1_thread_p50_ms": round(result["warm_handler_parts_p50_ms"]["onnx_1_thread"], 2),
-        "onnx_default_threads_p50_ms": round(result["warm_handler_parts_p50_ms"]["onnx_ort_default_threads"], 2),
-        "function_vmhwm_mb": round(result["memory"]["function_vmhwm_mb"], 1),
-    })
+    runs.append(
+        {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "load_before": result["load_before"],
+            "load_after": result["load_after"],
+            "model_sha256": result["size"]["model"].get("onnx_sha256"),
+            "image_mb": round(result["size"]["image_mb"], 1),
+            "cold_start_median_s": round(result["cold_start_s"]["median"], 3),
+            "warm_handler_p50_ms": round(result["warm_handler"]["p50_ms"], 2),
+            "warm_emulator_p50_ms": round(result["warm_emulator"]["p50_ms"], 2),
+            "onnx_1_thread_p50_ms": round(result["warm_handler_parts_p50_ms"]["onnx_1_thread"], 2),
+            "onnx_default_threads_p50_ms": round(
+                result["warm_handler_parts_p50_ms"]["onnx_ort_default_threads"], 2
+            ),
+            "function_vmhwm_mb": round(result["memory"]["function_vmhwm_mb"], 1),
+        }
+    )
     return io.write_json(path, runs)
 
 
@@ -216,8 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="cold starts (new container each)")
     parser.add_argument("--n", type=int, default=200, help="warm invocations")
     parser.add_argument("--no-build", action="store_true", help="benchmark the existing image")
-    parser.add_argument("--model-dir", type=Path, default=build.MODEL_DIR,
-                        help="exported model to build with (another folder: built from a scratch copy of the context)")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=build.MODEL_DIR,
+        help="exported model to build with (another folder: built from a scratch copy of the context)",
+    )
     args = parser.parse_args(argv)
     try:
         ok, why = build.docker_available()
@@ -231,15 +303,25 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 build.verify_model(model_dir / "hair_classifier.onnx")
                 with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as ctx:
-                    build.docker_build(build.scratch_context(model_dir, Path(ctx)), args.tag, quiet=True)
+                    build.docker_build(
+                        build.scratch_context(model_dir, Path(ctx)), args.tag, quiet=True
+                    )
         result = bench(args.tag, args.runs, args.n, model_dir)
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     path = reports.save_metrics(MODULE, "bench", result)
     append_run(result)
-    print(json.dumps({k: result[k] for k in ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")},
-                     indent=1), file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")
+            },
+            indent=1,
+        ),
+        file=sys.stderr,
+    )
     print(path)
     return 0
 

@@ -35,7 +35,14 @@ HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
 DL = paths.REPO_ROOT / "08-deep-learning"
 TAG = "hair-classifier:v1"
-CONTEXT_FILES = ["Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "hair_lambda.py", "lambda_function.py"]
+CONTEXT_FILES = [
+    "Dockerfile",
+    ".dockerignore",
+    "pyproject.toml",
+    "uv.lock",
+    "hair_lambda.py",
+    "lambda_function.py",
+]
 NETWORK = "host"  # the engine here has no bridge network; "default" elsewhere also works
 
 
@@ -53,9 +60,11 @@ def write_tiny_model(out_dir: Path) -> Path:
     w = numpy_helper.from_array(np.array([[2.0], [-1.0], [0.5]], dtype=np.float32), "w")
     b = numpy_helper.from_array(np.array([0.1], dtype=np.float32), "b")
     graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["flat"]),
-         helper.make_node("Gemm", ["flat", "w", "b"], ["output"])],
+        [
+            helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["flat"]),
+            helper.make_node("Gemm", ["flat", "w", "b"], ["output"]),
+        ],
         "tiny_hair",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 200, 200])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1])],
@@ -68,12 +77,19 @@ def write_tiny_model(out_dir: Path) -> Path:
     path = out_dir / "hair_classifier.onnx"
     with io.atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
-    io.write_json(out_dir / "hair_classifier.json", {
-        "tiny_stand_in": True, "input_name": "input", "output_name": "output",
-        "input_shape": [None, 3, 200, 200], "output": "logit",
-        "classes": ["curly", "straight"], "positive_class": "straight",
-        "onnx_sha256": io.sha256_file(path),
-    })
+    io.write_json(
+        out_dir / "hair_classifier.json",
+        {
+            "tiny_stand_in": True,
+            "input_name": "input",
+            "output_name": "output",
+            "input_shape": [None, 3, 200, 200],
+            "output": "logit",
+            "classes": ["curly", "straight"],
+            "positive_class": "straight",
+            "onnx_sha256": io.sha256_file(path),
+        },
+    )
     return path
 
 
@@ -84,10 +100,20 @@ def ensure_model(model_dir: Path, train_args: list[str]) -> Path:
         if not (DL / "export.py").is_file():
             raise ZoomcampError(f"no {onnx_path} and no 08-deep-learning/export.py to make it")
         if not keras_model_path().is_file():
-            print(f"no {keras_model_path()}: training it (08-deep-learning/train.py)", file=sys.stderr)
+            print(
+                f"no {keras_model_path()}: training it (08-deep-learning/train.py)", file=sys.stderr
+            )
             _run([sys.executable, str(DL / "train.py"), *train_args])
-        _run([sys.executable, str(DL / "export.py"), "--model", str(keras_model_path()),
-              "--output-dir", str(model_dir)])
+        _run(
+            [
+                sys.executable,
+                str(DL / "export.py"),
+                "--model",
+                str(keras_model_path()),
+                "--output-dir",
+                str(model_dir),
+            ]
+        )
     verify_model(onnx_path)
     return onnx_path
 
@@ -102,7 +128,9 @@ def verify_model(onnx_path: Path) -> dict:
     return meta
 
 
-def docker_build(context: Path, tag: str, network: str | None = NETWORK, quiet: bool = False) -> None:
+def docker_build(
+    context: Path, tag: str, network: str | None = NETWORK, quiet: bool = False
+) -> None:
     docker = shutil.which("docker")
     if not docker:
         raise ZoomcampError("no docker on PATH")
@@ -124,8 +152,12 @@ def docker_available() -> tuple[bool, str]:
 
 def image_size(tag: str) -> int:
     """Bytes of the image (what ``docker images`` shows, in 10^6-byte MB)."""
-    out = subprocess.run(["docker", "image", "inspect", tag, "--format", "{{.Size}}"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["docker", "image", "inspect", tag, "--format", "{{.Size}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stdout.strip())
 
 
@@ -141,9 +173,20 @@ def running(tag: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, 
     yields (container name, invocation URL); the container is always removed."""
     port, api_port = free_port(), free_port()
     name = f"hair-lambda-{uuid.uuid4().hex[:8]}"
-    cmd = ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
-           "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
-           "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}"]
+    cmd = [
+        "docker",
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "-e",
+        f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
+        "-e",
+        f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}",
+    ]
     for k, v in (env or {}).items():
         cmd += ["-e", f"{k}={v}"]
     try:
@@ -154,8 +197,12 @@ def running(tag: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, 
 
 
 def invoke(endpoint: str, event: dict, timeout: float = 60.0) -> dict:
-    req = urllib.request.Request(endpoint, data=json.dumps(event).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        endpoint,
+        data=json.dumps(event).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -194,10 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default=TAG, help="image tag")
     parser.add_argument("--network", default=NETWORK, help="docker build --network ('' for none)")
     parser.add_argument("--no-build", action="store_true", help="only make sure the model exists")
-    parser.add_argument("--tiny-model", type=Path, metavar="DIR",
-                        help="write a tiny stand-in model into DIR and stop (tests)")
-    parser.add_argument("--train-args", default="",
-                        help="extra arguments for 08's train.py, e.g. '--limit 64 --epochs 1'")
+    parser.add_argument(
+        "--tiny-model",
+        type=Path,
+        metavar="DIR",
+        help="write a tiny stand-in model into DIR and stop (tests)",
+    )
+    parser.add_argument(
+        "--train-args",
+        default="",
+        help="extra arguments for 08's train.py, e.g. '--limit 64 --epochs 1'",
+    )
     args = parser.parse_args(argv)
     try:
         if args.tiny_model:

@@ -118,7 +118,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._ip = ip
 
     def connect(self) -> None:
-        self.sock = self.raw = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
+        self.sock = self.raw = socket.create_connection(
+            (self._ip, self.port), timeout=CONNECT_TIMEOUT
+        )
         self.sock.settimeout(READ_TIMEOUT)
 
 
@@ -160,7 +162,9 @@ def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | N
     watchdog.start()
     resp = None
     try:
-        conn.request("GET", path, headers={"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"})
+        conn.request(
+            "GET", path, headers={"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"}
+        )
         resp = conn.getresponse()
         if time.monotonic() >= deadline:  # the watchdog cut the headers short
             raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
@@ -249,7 +253,9 @@ class HairClassifier:
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no ONNX model at {path} (export it: see 09-serverless/README.md)")
+            raise FileNotFoundError(
+                f"no ONNX model at {path} (export it: see 09-serverless/README.md)"
+            )
         meta_path = path.with_suffix(".json")
         self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         opts = ort.SessionOptions()
@@ -335,8 +341,11 @@ def image_from_request(req: dict[str, Any]) -> Image.Image:
 
 def _respond(status: int, payload: dict[str, Any], gateway: bool) -> dict[str, Any]:
     if gateway:
-        return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(payload)}
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(payload),
+        }
     return payload if status == 200 else {"statusCode": status, **payload}
 
 

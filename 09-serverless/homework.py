@@ -52,7 +52,9 @@ def log(msg: str) -> None:
 
 def _script(path: Path, *args: str) -> None:
     log(f"running {path.name} {' '.join(args)}")
-    proc = subprocess.run([sys.executable, str(path), *args], cwd=paths.REPO_ROOT, stdout=sys.stderr)
+    proc = subprocess.run(
+        [sys.executable, str(path), *args], cwd=paths.REPO_ROOT, stdout=sys.stderr
+    )
     if proc.returncode != 0:
         raise ZoomcampError(f"{path.name} failed (exit {proc.returncode})")
 
@@ -64,17 +66,23 @@ def find_model() -> Path:
         return onnx_path
     export = build.DL / "export.py"
     if build.keras_model_path().is_file() and export.is_file():
-        _script(export, "--model", str(build.keras_model_path()), "--output-dir", str(build.MODEL_DIR))
+        _script(
+            export, "--model", str(build.keras_model_path()), "--output-dir", str(build.MODEL_DIR)
+        )
         return onnx_path
     if not fast_mode():
-        raise ZoomcampError(f"no model at {onnx_path}: run `uv run zoomcamp reproduce 08` "
-                            "(trains and exports it) or `uv run python 09-serverless/build.py --no-build`")
+        raise ZoomcampError(
+            f"no model at {onnx_path}: run `uv run zoomcamp reproduce 08` "
+            "(trains and exports it) or `uv run python 09-serverless/build.py --no-build`"
+        )
     quick = paths.models_dir() / "serverless-quick"
     if not (quick / "hair_classifier.onnx").is_file():
         keras_quick = paths.models_dir() / "hair-quick"
         if not (keras_quick / "hair-model.keras").is_file():
             _script(build.DL / "train.py", "--out-dir", str(keras_quick))
-        _script(export, "--model", str(keras_quick / "hair-model.keras"), "--output-dir", str(quick))
+        _script(
+            export, "--model", str(keras_quick / "hair-model.keras"), "--output-dir", str(quick)
+        )
     return quick / "hair_classifier.onnx"
 
 
@@ -115,18 +123,30 @@ def compute() -> dict:
 
     got = container_answers(model_path, {"image_b64": base64.b64encode(data).decode()})
     answers = {
-        "q1": homework.answer(out_name, OPTIONS_Q1, option=out_name,
-                              note="read from the ONNX graph with onnxruntime (session.get_outputs()[0].name)"),
-        "q2": homework.answer(size, OPTIONS_Q2, option=size,
-                              note=f"the ONNX input shape {shape} (NCHW)"),
-        "q3": homework.answer(float(x[0, 0, 0, 0]), OPTIONS_Q3,
-                              note=f"{NOT_AS_ASKED}: {where}; first pixel, R channel, after NEAREST resize and ImageNet normalisation"),
+        "q1": homework.answer(
+            out_name,
+            OPTIONS_Q1,
+            option=out_name,
+            note="read from the ONNX graph with onnxruntime (session.get_outputs()[0].name)",
+        ),
+        "q2": homework.answer(
+            size, OPTIONS_Q2, option=size, note=f"the ONNX input shape {shape} (NCHW)"
+        ),
+        "q3": homework.answer(
+            float(x[0, 0, 0, 0]),
+            OPTIONS_Q3,
+            note=f"{NOT_AS_ASKED}: {where}; first pixel, R channel, after NEAREST resize and ImageNet normalisation",
+        ),
         "q4": homework.answer(
-            logit, OPTIONS_Q4,
-            variants={"logit": {"value": logit, "option": homework.closest_option(logit, OPTIONS_Q4)},
-                      "sigmoid": {"value": prob, "option": homework.closest_option(prob, OPTIONS_Q4)}},
+            logit,
+            OPTIONS_Q4,
+            variants={
+                "logit": {"value": logit, "option": homework.closest_option(logit, OPTIONS_Q4)},
+                "sigmoid": {"value": prob, "option": homework.closest_option(prob, OPTIONS_Q4)},
+            },
             note=f"{NOT_AS_ASKED}: our own model (not the course's PyTorch weights) on {where}; "
-                 "option follows the raw model output (a logit); sigmoid = P(straight)"),
+            "option follows the raw model output (a logit); sigmoid = P(straight)",
+        ),
     }
     if isinstance(got, str):
         why = f"{NOT_AS_ASKED}; no container measurement: {got}"
@@ -138,19 +158,35 @@ def compute() -> dict:
         raise ZoomcampError(f"the container answered {json.dumps(answer)[:300]}")
     ours_mb, base_mb = ours / 1e6, base / 1e6
     answers["q5"] = homework.answer(
-        ours_mb, OPTIONS_Q5,
-        variants={"our_image": {"value": ours_mb, "option": homework.closest_option(ours_mb, OPTIONS_Q5)},
-                  "local_base_stand_in": {"value": base_mb, "option": homework.closest_option(base_mb, OPTIONS_Q5)}},
+        ours_mb,
+        OPTIONS_Q5,
+        variants={
+            "our_image": {"value": ours_mb, "option": homework.closest_option(ours_mb, OPTIONS_Q5)},
+            "local_base_stand_in": {
+                "value": base_mb,
+                "option": homework.closest_option(base_mb, OPTIONS_Q5),
+            },
+        },
         note=f"{NOT_AS_ASKED}: the course's base image agrigorev/model-2025-hairstyle:v1 cannot be pulled; "
-             f"option follows the measured size of our image (MB = 10^6 bytes); the local {BASE_IMAGE} "
-             "stand-in (Debian, not Amazon Linux) is the other variant")
+        f"option follows the measured size of our image (MB = 10^6 bytes); the local {BASE_IMAGE} "
+        "stand-in (Debian, not Amazon Linux) is the other variant",
+    )
     answers["q6"] = homework.answer(
-        answer["logit"], OPTIONS_Q6,
-        variants={"logit": {"value": answer["logit"], "option": homework.closest_option(answer["logit"], OPTIONS_Q6)},
-                  "prediction": {"value": answer["prediction"],
-                                 "option": homework.closest_option(answer["prediction"], OPTIONS_Q6)}},
+        answer["logit"],
+        OPTIONS_Q6,
+        variants={
+            "logit": {
+                "value": answer["logit"],
+                "option": homework.closest_option(answer["logit"], OPTIONS_Q6),
+            },
+            "prediction": {
+                "value": answer["prediction"],
+                "option": homework.closest_option(answer["prediction"], OPTIONS_Q6),
+            },
+        },
         note=f"{NOT_AS_ASKED}: our model in our image (not the course's empty model), {where}, "
-             "invoked through the Lambda emulator; option follows the raw model output (logit)")
+        "invoked through the Lambda emulator; option follows the raw model output (logit)",
+    )
     return answers
 
 

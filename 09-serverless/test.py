@@ -27,8 +27,10 @@ def event_for(url: str | None, image: Path | None) -> dict:
         repo = Path(__file__).resolve().parents[1]
         found = sorted(repo.glob(DEFAULT_IMAGE_GLOB))
         if not found:
-            raise SystemExit("error: no --url/--image and no hair test set "
-                             "(run: uv run zoomcamp datasets fetch hair-type)")
+            raise SystemExit(
+                "error: no --url/--image and no hair test set "
+                "(run: uv run zoomcamp datasets fetch hair-type)"
+            )
         image = found[0]
     if not image.is_file():
         raise SystemExit(f"error: no such image: {image}")
@@ -36,8 +38,12 @@ def event_for(url: str | None, image: Path | None) -> dict:
 
 
 def invoke(event: dict, endpoint: str = ENDPOINT, timeout: float = 60.0) -> dict:
-    req = urllib.request.Request(endpoint, data=json.dumps(event).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        endpoint,
+        data=json.dumps(event).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -48,12 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--url", help="image URL the function downloads")
     src.add_argument("--image", type=Path, help="local image file, sent inline (base64)")
     parser.add_argument("--endpoint", default=ENDPOINT, help=f"invocation URL (default {ENDPOINT})")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the answer"
+    )
     args = parser.parse_args(argv)
     try:
         result = invoke(event_for(args.url, args.image), args.endpoint, args.timeout)
     except (urllib.error.URLError, OSError) as exc:
-        print(f"error: cannot reach {args.endpoint}: {exc} (is the container running?)", file=sys.stderr)
+        print(
+            f"error: cannot reach {args.endpoint}: {exc} (is the container running?)",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(result, indent=2))
     return 1 if isinstance(result, dict) and "error" in result else 0

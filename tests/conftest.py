@@ -28,7 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # subprocesses and notebook kernels inherit these variables. Long training runs use
     # their fast settings.
     # A fresh scratch folder per run, so no model left by an earlier run can hide a failure.
-    scratch = Path(os.environ.get("ZOOMCAMP_TEST_SCRATCH") or tempfile.mkdtemp(prefix="zoomcamp-tests-"))
+    scratch = Path(
+        os.environ.get("ZOOMCAMP_TEST_SCRATCH") or tempfile.mkdtemp(prefix="zoomcamp-tests-")
+    )
     os.environ.setdefault("ZOOMCAMP_MODELS_DIR", str(scratch / "models"))
     os.environ.setdefault("ZOOMCAMP_REPORTS_DIR", str(scratch / "reports"))
     os.environ.setdefault("ZOOMCAMP_FAST", "1")

@@ -62,12 +62,20 @@ def health() -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="probability of one record under a pickled pipeline")
+    parser = argparse.ArgumentParser(
+        description="probability of one record under a pickled pipeline"
+    )
     parser.add_argument("model", help="pipeline file (pipeline_v1.bin)")
     parser.add_argument("record", help="the record as JSON")
     args = parser.parse_args()
-    print(json.dumps({"probability": probability(load(args.model), json.loads(args.record)),
-                      "sklearn_version": sys.modules["sklearn"].__version__}))
+    print(
+        json.dumps(
+            {
+                "probability": probability(load(args.model), json.loads(args.record)),
+                "sklearn_version": sys.modules["sklearn"].__version__,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

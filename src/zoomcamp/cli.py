@@ -1,10 +1,10 @@
 """The ``zoomcamp`` command: datasets, homework answers and the end-to-end reproduction.
 
-    uv run zoomcamp --help
-    uv run zoomcamp reproduce                 # every module: data, training, answers, reports
-    uv run zoomcamp reproduce 01 02-regression
-    uv run zoomcamp homework 02 --json
-    uv run zoomcamp datasets fetch --all
+uv run zoomcamp --help
+uv run zoomcamp reproduce                 # every module: data, training, answers, reports
+uv run zoomcamp reproduce 01 02-regression
+uv run zoomcamp homework 02 --json
+uv run zoomcamp datasets fetch --all
 """
 
 from __future__ import annotations
@@ -31,9 +31,13 @@ def _run_script(module: modules.Module, script: str, *args: str, capture: bool =
         raise ZoomcampError(f"{module.name}: module.toml names {script}, which does not exist")
     cmd = [sys.executable, str(path), *args]
     console.print(f"[bold]{module.name}[/]: {script} {' '.join(args)}")
-    proc = subprocess.run(cmd, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE if capture else None, text=True)
+    proc = subprocess.run(
+        cmd, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE if capture else None, text=True
+    )
     if proc.returncode != 0:
-        raise ZoomcampError(f"{module.name}: {script} {' '.join(args)} failed (exit {proc.returncode})")
+        raise ZoomcampError(
+            f"{module.name}: {script} {' '.join(args)} failed (exit {proc.returncode})"
+        )
     return proc.stdout or ""
 
 
@@ -44,7 +48,9 @@ def _homework(module: modules.Module) -> dict:
     try:
         return json.loads(out)
     except json.JSONDecodeError as exc:
-        raise ZoomcampError(f"{module.name}: homework --json printed something other than JSON ({exc})") from None
+        raise ZoomcampError(
+            f"{module.name}: homework --json printed something other than JSON ({exc})"
+        ) from None
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -58,7 +64,9 @@ def cmd_datasets(args: argparse.Namespace) -> None:
     for name in names:
         ds = datasets.get(name)
         if args.action == "verify" and not ds.local_path().is_file():
-            raise ZoomcampError(f"{name}: not downloaded yet (run: uv run zoomcamp datasets fetch {name})")
+            raise ZoomcampError(
+                f"{name}: not downloaded yet (run: uv run zoomcamp datasets fetch {name})"
+            )
         path = datasets.unpack(name) if ds.is_archive else datasets.fetch(name)
         console.print(f"{name}: ok  {path}")
 
@@ -66,7 +74,13 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 def cmd_modules(args: argparse.Namespace) -> None:
     table = Table("module", "title", "datasets", "steps", "homework")
     for m in modules.discover():
-        table.add_row(m.name, m.title, ", ".join(m.datasets), "; ".join(" ".join(s) for s in m.steps), m.homework or "")
+        table.add_row(
+            m.name,
+            m.title,
+            ", ".join(m.datasets),
+            "; ".join(" ".join(s) for s in m.steps),
+            m.homework or "",
+        )
     Console().print(table)
 
 
@@ -97,14 +111,21 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     for result in results:
         for q, a in result["answers"].items():
             v = a["value"]
-            table.add_row(result["module"], q, f"{v:.6g}" if isinstance(v, float) else str(v), str(a["option"]))
+            table.add_row(
+                result["module"],
+                q,
+                f"{v:.6g}" if isinstance(v, float) else str(v),
+                str(a["option"]),
+            )
     Console().print(table)
     for name, secs in timings.items():
         console.print(f"{name}: {secs:.1f} s")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoomcamp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="zoomcamp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -130,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         args.func(args)
     except ZoomcampError as exc:

@@ -74,16 +74,36 @@ def _counts(train: dict[str, int], spread: int) -> dict[str, tuple[int, int]]:
 
 
 _CLOTHING_COUNTS = {  # split/class -> images; train 3068, validation 341, test 372
-    "train/dress": 241, "train/hat": 123, "train/longsleeve": 455, "train/outwear": 184,
-    "train/pants": 468, "train/shirt": 290, "train/shoes": 198, "train/shorts": 202,
-    "train/skirt": 112, "train/t-shirt": 795,
-    "validation/dress": 32, "validation/hat": 14, "validation/longsleeve": 49,
-    "validation/outwear": 24, "validation/pants": 49, "validation/shirt": 29,
-    "validation/shoes": 26, "validation/shorts": 25, "validation/skirt": 12,
+    "train/dress": 241,
+    "train/hat": 123,
+    "train/longsleeve": 455,
+    "train/outwear": 184,
+    "train/pants": 468,
+    "train/shirt": 290,
+    "train/shoes": 198,
+    "train/shorts": 202,
+    "train/skirt": 112,
+    "train/t-shirt": 795,
+    "validation/dress": 32,
+    "validation/hat": 14,
+    "validation/longsleeve": 49,
+    "validation/outwear": 24,
+    "validation/pants": 49,
+    "validation/shirt": 29,
+    "validation/shoes": 26,
+    "validation/shorts": 25,
+    "validation/skirt": 12,
     "validation/t-shirt": 81,
-    "test/dress": 15, "test/hat": 12, "test/longsleeve": 72, "test/outwear": 38,
-    "test/pants": 42, "test/shirt": 26, "test/shoes": 73, "test/shorts": 30,
-    "test/skirt": 12, "test/t-shirt": 52,
+    "test/dress": 15,
+    "test/hat": 12,
+    "test/longsleeve": 72,
+    "test/outwear": 38,
+    "test/pants": 42,
+    "test/shirt": 26,
+    "test/shoes": 73,
+    "test/shorts": 30,
+    "test/skirt": 12,
+    "test/t-shirt": 52,
 }
 
 REGISTRY: dict[str, Dataset] = {
@@ -139,8 +159,12 @@ REGISTRY: dict[str, Dataset] = {
             None,
             "Hair type images, curly vs straight (homework 08, 09)",
             layout=_counts(
-                {"data/train/curly": 411, "data/train/straight": 390,
-                 "data/test/curly": 103, "data/test/straight": 98},
+                {
+                    "data/train/curly": 411,
+                    "data/train/straight": 390,
+                    "data/test/curly": 103,
+                    "data/test/straight": 98,
+                },
                 spread=5,
             ),
         ),
@@ -152,7 +176,9 @@ REGISTRY: dict[str, Dataset] = {
             "clothing-dataset-small, 10 classes, CC0 (lesson 08)",
             # The repository's own counts: the archive is rebuilt by the host on every
             # download, so it is pinned by what it holds rather than by its bytes.
-            layout={f"clothing-dataset-small-master/{k}": (v, v) for k, v in _CLOTHING_COUNTS.items()},
+            layout={
+                f"clothing-dataset-small-master/{k}": (v, v) for k, v in _CLOTHING_COUNTS.items()
+            },
         ),
     ]
 }
@@ -174,7 +200,9 @@ def verify_file(ds: Dataset, path: Path) -> str:
     digest = io.sha256_file(path)
     if ds.is_archive:
         if digest not in ds.sha256:
-            log.warning("%s: archive digest %s is not a known one; verifying by layout", ds.name, digest)
+            log.warning(
+                "%s: archive digest %s is not a known one; verifying by layout", ds.name, digest
+            )
         return digest
     if ds.size is not None and actual_size != ds.size:
         raise ChecksumError(

@@ -55,7 +55,9 @@ def answer(
         raise ValueError(f"option {option!r} is not one of {list(options)}")
     out: dict[str, Any] = {"value": _plain(value), "option": option}
     if variants:
-        out["variants"] = {k: {"value": _plain(v["value"]), "option": v["option"]} for k, v in variants.items()}
+        out["variants"] = {
+            k: {"value": _plain(v["value"]), "option": v["option"]} for k, v in variants.items()
+        }
     if note:
         out["note"] = note
     return out
@@ -105,7 +107,9 @@ def render_table(result: dict[str, Any]) -> str:
     for q, a in result["answers"].items():
         value = a["value"]
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        rows.append(f"  {q:>3}  {shown:<24} -> {a['option'] if a['option'] is not None else '(free text)'}")
+        rows.append(
+            f"  {q:>3}  {shown:<24} -> {a['option'] if a['option'] is not None else '(free text)'}"
+        )
         for name, v in a.get("variants", {}).items():
             vv = v["value"]
             vs = f"{vv:.6g}" if isinstance(vv, float) else str(vv)

@@ -48,9 +48,7 @@ def module_dir(module: str) -> Path:
 
 def module_dirs() -> list[Path]:
     """All module folders (``NN-name``) in course order."""
-    return sorted(
-        p for p in REPO_ROOT.iterdir() if p.is_dir() and MODULE_DIR_PATTERN.match(p.name)
-    )
+    return sorted(p for p in REPO_ROOT.iterdir() if p.is_dir() and MODULE_DIR_PATTERN.match(p.name))
 
 
 def load_script(module: str, name: str) -> ModuleType:

@@ -57,17 +57,28 @@ def test_verify_layout_counts_and_reports_every_problem(tmp_path):
 def test_unpack_verifies_layout_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
     mirror = tmp_path / "mirror"
-    archive = _zip(tmp_path / "toy.zip", {"data/train/cat/1.jpg": b"1", "data/train/cat/2.jpg": b"2"})
+    archive = _zip(
+        tmp_path / "toy.zip", {"data/train/cat/1.jpg": b"1", "data/train/cat/2.jpg": b"2"}
+    )
     (mirror / "example.invalid").mkdir(parents=True)
     (mirror / "example.invalid/toy.zip").write_bytes(archive.read_bytes())
     monkeypatch.setenv(datasets.MIRROR_ENV, str(mirror))
-    good = datasets.Dataset("toyzip", "https://example.invalid/toy.zip", ("0" * 64,), None, "", layout={"data/train/cat": (2, 2)})
+    good = datasets.Dataset(
+        "toyzip",
+        "https://example.invalid/toy.zip",
+        ("0" * 64,),
+        None,
+        "",
+        layout={"data/train/cat": (2, 2)},
+    )
     monkeypatch.setitem(datasets.REGISTRY, "toyzip", good)
     root = datasets.unpack("toyzip")
     assert sorted(p.name for p in (root / "data/train/cat").iterdir()) == ["1.jpg", "2.jpg"]
     assert datasets.unpack("toyzip") == root  # second call reuses the verified folder
 
-    bad = datasets.Dataset("toyzip2", good.url, good.sha256, None, "", layout={"data/train/dog": (1, 5)})
+    bad = datasets.Dataset(
+        "toyzip2", good.url, good.sha256, None, "", layout={"data/train/dog": (1, 5)}
+    )
     monkeypatch.setitem(datasets.REGISTRY, "toyzip2", bad)
     with pytest.raises(archives.LayoutError, match="missing folder data/train/dog"):
         datasets.unpack("toyzip2")
@@ -83,7 +94,18 @@ def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
     (tmp_path / "mirror/example.invalid").mkdir(parents=True)
     (tmp_path / "mirror/example.invalid/toy.zip").write_bytes(archive.read_bytes())
     monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "mirror"))
-    monkeypatch.setitem(datasets.REGISTRY, "toyzip", datasets.Dataset("toyzip", "https://example.invalid/toy.zip", ("0" * 64,), None, "", layout={"data/a": (1, 1)}))
+    monkeypatch.setitem(
+        datasets.REGISTRY,
+        "toyzip",
+        datasets.Dataset(
+            "toyzip",
+            "https://example.invalid/toy.zip",
+            ("0" * 64,),
+            None,
+            "",
+            layout={"data/a": (1, 1)},
+        ),
+    )
     calls = []
     real = io.sha256_file
     monkeypatch.setattr(io, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))

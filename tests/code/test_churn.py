@@ -32,16 +32,28 @@ def test_feature_lists_are_the_contract():
 
 
 def test_normalise_names_values_charges_and_target():
-    raw = pd.DataFrame({
-        "customerID": ["A-1", "B-2", "C-3"],
-        "Payment Method": ["Electronic check", "Bank transfer (automatic)", "Mailed check"],
-        "SeniorCitizen": [0, 1, 0],
-        "TotalCharges": ["29.85", " ", "1889.5"],
-        "Churn": ["No", "Yes", "No"],
-    })
+    raw = pd.DataFrame(
+        {
+            "customerID": ["A-1", "B-2", "C-3"],
+            "Payment Method": ["Electronic check", "Bank transfer (automatic)", "Mailed check"],
+            "SeniorCitizen": [0, 1, 0],
+            "TotalCharges": ["29.85", " ", "1889.5"],
+            "Churn": ["No", "Yes", "No"],
+        }
+    )
     df = churn.normalise(raw)
-    assert list(df.columns) == ["customerid", "payment_method", "seniorcitizen", "totalcharges", "churn"]
-    assert list(df["payment_method"]) == ["electronic_check", "bank_transfer_(automatic)", "mailed_check"]
+    assert list(df.columns) == [
+        "customerid",
+        "payment_method",
+        "seniorcitizen",
+        "totalcharges",
+        "churn",
+    ]
+    assert list(df["payment_method"]) == [
+        "electronic_check",
+        "bank_transfer_(automatic)",
+        "mailed_check",
+    ]
     assert list(df["totalcharges"]) == [29.85, 0.0, 1889.5]
     assert list(df["churn"]) == [0, 1, 0]
     assert list(df["seniorcitizen"]) == [0, 1, 0]  # stays an integer
@@ -61,7 +73,9 @@ def test_split_is_60_20_20_and_matches_train_test_split():
     assert set().union(*ids) == set(range(100)) and sum(map(len, ids)) == 100
     full, test = train_test_split(df, test_size=0.2, random_state=1)
     train, _ = train_test_split(full, test_size=0.25, random_state=1)
-    assert list(parts["test"]["x"]) == list(test["x"]) and list(parts["train"]["x"]) == list(train["x"])
+    assert list(parts["test"]["x"]) == list(test["x"]) and list(parts["train"]["x"]) == list(
+        train["x"]
+    )
     assert list(parts["train"].index) == list(range(60))
 
 
@@ -72,7 +86,9 @@ def test_churn_rate_by_group_and_risk():
     assert out.loc["a", "mean"] == 0.5 and out.loc["b", "mean"] == 0.25
     assert out.loc["a", "count"] == 2 and out.loc["b", "count"] == 4
     assert out.loc["a", "diff"] == pytest.approx(0.5 - 1 / 3)
-    assert out.loc["a", "risk"] == pytest.approx(1.5) and out.loc["b", "risk"] == pytest.approx(0.75)
+    assert out.loc["a", "risk"] == pytest.approx(1.5) and out.loc["b", "risk"] == pytest.approx(
+        0.75
+    )
 
 
 def _mi_by_hand(x, y):
@@ -86,12 +102,14 @@ def test_mutual_information_and_correlation_against_formulas():
     rng = np.random.default_rng(3)
     n = 500
     y = rng.integers(0, 2, n)
-    df = pd.DataFrame({
-        "strong": np.where(rng.random(n) < 0.9, y, 1 - y).astype(str),
-        "noise": rng.choice(["p", "q", "r"], n),
-        "num": y * 2.0 + rng.normal(size=n),
-        "churn": y,
-    })
+    df = pd.DataFrame(
+        {
+            "strong": np.where(rng.random(n) < 0.9, y, 1 - y).astype(str),
+            "noise": rng.choice(["p", "q", "r"], n),
+            "num": y * 2.0 + rng.normal(size=n),
+            "churn": y,
+        }
+    )
     mi = churn.mutual_information(df, ["noise", "strong"])
     assert list(mi.index) == ["strong", "noise"]
     assert mi["strong"] == pytest.approx(_mi_by_hand(df["strong"], y), abs=1e-12)
@@ -102,10 +120,12 @@ def test_mutual_information_and_correlation_against_formulas():
 
 def _tiny_model():
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({
-        "contract": rng.choice(["month-to-month", "one_year", "two_year"], 200),
-        "tenure": rng.integers(0, 72, 200),
-    })
+    df = pd.DataFrame(
+        {
+            "contract": rng.choice(["month-to-month", "one_year", "two_year"], 200),
+            "tenure": rng.integers(0, 72, 200),
+        }
+    )
     df["churn"] = ((df["contract"] == "month-to-month") & (df["tenure"] < 20)).astype(int)
     return churn.fit(df, C=1.0, features=["contract", "tenure"]), df
 
@@ -172,5 +192,10 @@ def test_categories_keep_integers_and_sort():
 def test_coefficients_are_named_by_one_hot_feature():
     model, _ = _tiny_model()
     w = churn.coefficients(model)
-    assert set(w.index) == {"contract=month-to-month", "contract=one_year", "contract=two_year", "tenure"}
+    assert set(w.index) == {
+        "contract=month-to-month",
+        "contract=one_year",
+        "contract=two_year",
+        "tenure",
+    }
     assert w["contract=month-to-month"] > w["contract=two_year"] and w["tenure"] < 0

@@ -11,7 +11,13 @@ from zoomcamp import cli, modules, paths
 
 
 def _zoomcamp(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "zoomcamp.cli", *args], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "zoomcamp.cli", *args],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("command", [[], ["datasets"], ["modules"], ["homework"], ["reproduce"]])
@@ -28,7 +34,9 @@ def test_unknown_module_is_a_message_not_a_traceback():
 
 def test_unknown_dataset_is_a_message_not_a_traceback():
     proc = _zoomcamp("datasets", "fetch", "no-such-data")
-    assert proc.returncode == 2 and "unknown dataset" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2 and "unknown dataset" in proc.stderr and "Traceback" not in proc.stderr
+    )
 
 
 def test_modules_are_discovered_from_their_folders():
@@ -45,11 +53,16 @@ def test_modules_are_discovered_from_their_folders():
 def test_select_by_number_and_name(tmp_path, monkeypatch):
     for name in ("01-alpha", "02-beta"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "module.toml").write_text(f'title = "{name}"\nhomework = "homework.py"\n')
+        (tmp_path / name / "module.toml").write_text(
+            f'title = "{name}"\nhomework = "homework.py"\n'
+        )
     (tmp_path / "03-no-toml").mkdir()
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
     assert [m.name for m in modules.select([])] == ["01-alpha", "02-beta"]
-    assert [m.name for m in modules.select(["02", "01-alpha", "02-beta"])] == ["02-beta", "01-alpha"]
+    assert [m.name for m in modules.select(["02", "01-alpha", "02-beta"])] == [
+        "02-beta",
+        "01-alpha",
+    ]
 
 
 def test_parser_builds():

@@ -45,17 +45,23 @@ def test_dataset_batches_preprocessed_one_hot(folder):
     x = np.asarray(x)
     assert x.min() >= -1.0 and x.max() <= 1.0  # Xception's [-1, 1]
     np.testing.assert_array_equal(np.asarray(y).sum(axis=1), 1.0)
-    limited = list(clothing.load_split(folder / "train", size=SIZE, batch_size=5, limit=7, classes=CLASSES))
+    limited = list(
+        clothing.load_split(folder / "train", size=SIZE, batch_size=5, limit=7, classes=CLASSES)
+    )
     assert sum(len(y) for _, y in limited) == 7
 
 
 def test_preprocess_maps_pixels_to_minus_one_one():
     px = np.array([[0.0, 127.5, 255.0]], dtype=np.float32)
-    np.testing.assert_allclose(np.asarray(clothing.preprocess(px.copy())), [[-1.0, 0.0, 1.0]], atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(clothing.preprocess(px.copy())), [[-1.0, 0.0, 1.0]], atol=1e-6
+    )
 
 
 def test_head_shapes_and_frozen_base(base):
-    model = clothing.make_model(SIZE, inner_size=16, dropout=0.5, augment=True, base=base, n_classes=3)
+    model = clothing.make_model(
+        SIZE, inner_size=16, dropout=0.5, augment=True, base=base, n_classes=3
+    )
     assert model.output_shape == (None, 3)
     assert model.get_layer("inner").units == 16 and model.get_layer("dropout").rate == 0.5
     assert not base.trainable and base.output_shape[-1] == 2048
@@ -70,14 +76,23 @@ def test_train_step_checkpoint_reload_and_predict(folder, base, tmp_path):
 
     keras.utils.set_random_seed(42)
     train = clothing.load_split(folder / "train", size=SIZE, batch_size=4, classes=CLASSES)
-    val = clothing.load_split(folder / "validation", size=SIZE, batch_size=4, shuffle=False, classes=CLASSES)
+    val = clothing.load_split(
+        folder / "validation", size=SIZE, batch_size=4, shuffle=False, classes=CLASSES
+    )
     model = clothing.make_model(SIZE, learning_rate=0.01, base=base, n_classes=3)
     head_before = [w.copy() for w in model.get_layer("logits").get_weights()]
     base_before = base.get_weights()[0].copy()
     ckpt = tmp_path / "clothing.keras"
     history = clothing.fit(model, train, val, epochs=2, checkpoint=ckpt, verbose=0)
-    assert len(history["loss"]) == 2 and set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert not np.allclose(model.get_layer("logits").get_weights()[0], head_before[0])  # head learned
+    assert len(history["loss"]) == 2 and set(history) >= {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+    }
+    assert not np.allclose(
+        model.get_layer("logits").get_weights()[0], head_before[0]
+    )  # head learned
     np.testing.assert_array_equal(base.get_weights()[0], base_before)  # base frozen
     assert ckpt.is_file()
     reloaded = keras.models.load_model(ckpt)

@@ -56,8 +56,12 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _register(monkeypatch, url: str, body: bytes = PAYLOAD, digest: str | None = None) -> datasets.Dataset:
-    ds = datasets.Dataset("toy", url, (digest or hashlib.sha256(body).hexdigest(),), len(body), "toy data")
+def _register(
+    monkeypatch, url: str, body: bytes = PAYLOAD, digest: str | None = None
+) -> datasets.Dataset:
+    ds = datasets.Dataset(
+        "toy", url, (digest or hashlib.sha256(body).hexdigest(),), len(body), "toy data"
+    )
     monkeypatch.setitem(datasets.REGISTRY, "toy", ds)
     return ds
 
@@ -80,13 +84,19 @@ def test_checksum_mismatch_names_file_and_digests(server, isolated, monkeypatch)
     with pytest.raises(datasets.ChecksumError) as err:
         datasets.fetch("toy")
     message = str(err.value)
-    assert "data.csv" in message and wrong in message and hashlib.sha256(PAYLOAD).hexdigest() in message
+    assert (
+        "data.csv" in message
+        and wrong in message
+        and hashlib.sha256(PAYLOAD).hexdigest() in message
+    )
     assert _leftovers(isolated / "data") == []  # nothing half-good left behind
 
 
 def test_size_mismatch_is_reported(server, isolated, monkeypatch):
     ds = _register(monkeypatch, f"http://127.0.0.1:{server.server_port}/files/data.csv")
-    monkeypatch.setitem(datasets.REGISTRY, "toy", datasets.Dataset(ds.name, ds.url, ds.sha256, ds.size + 1, ""))
+    monkeypatch.setitem(
+        datasets.REGISTRY, "toy", datasets.Dataset(ds.name, ds.url, ds.sha256, ds.size + 1, "")
+    )
     with pytest.raises(datasets.ChecksumError, match="size"):
         datasets.fetch("toy")
 
@@ -147,7 +157,9 @@ def test_no_network_gives_a_clear_message(isolated, monkeypatch):
         datasets.fetch("toy", timeout=5)
     message = str(err.value)
     assert datasets.MIRROR_ENV in message and "cannot download" in message
-    assert err.value.__cause__ is None and err.value.__suppress_context__  # no socket traceback chain
+    assert (
+        err.value.__cause__ is None and err.value.__suppress_context__
+    )  # no socket traceback chain
     assert _leftovers(isolated / "data") == []
 
 

@@ -30,7 +30,9 @@ def locked_version(lock_path, name: str) -> list[str]:
 def test_sklearn_pin_equals_the_root_lock():
     root = locked_version(paths.REPO_ROOT / "uv.lock", "scikit-learn")
     service = locked_version(MODULE / "uv.lock", "scikit-learn")
-    deps = tomllib.loads((MODULE / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    deps = tomllib.loads((MODULE / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "dependencies"
+    ]
     pins = [d.split("==")[1] for d in deps if d.startswith("scikit-learn==")]
     assert len(root) == 1 and service == root and pins == root
 
@@ -43,16 +45,22 @@ def test_numpy_pin_equals_the_root_lock():
 def test_the_committed_model_was_trained_with_the_pinned_sklearn():
     meta = json.loads((MODULE / "model" / "churn-model.json").read_text(encoding="utf-8"))
     assert [meta["sklearn_version"]] == locked_version(paths.REPO_ROOT / "uv.lock", "scikit-learn")
-    assert sorted(meta["features"]["categorical"] + meta["features"]["numerical"]) == sorted(predict.Customer.model_fields)
+    assert sorted(meta["features"]["categorical"] + meta["features"]["numerical"]) == sorted(
+        predict.Customer.model_fields
+    )
 
 
 def test_dockerfile_follows_the_recipe():
     text = (MODULE / "Dockerfile").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "FROM python:3.13-slim"
     assert re.search(r"pip install --no-cache-dir uv==\d+\.\d+\.\d+", text)
     sync = next(i for i, line in enumerate(lines) if "uv sync --locked --no-dev" in line)
-    code = next(i for i, line in enumerate(lines) if line.startswith("COPY") and "predict.py" in line)
+    code = next(
+        i for i, line in enumerate(lines) if line.startswith("COPY") and "predict.py" in line
+    )
     lock = next(i for i, line in enumerate(lines) if line.startswith("COPY") and "uv.lock" in line)
     assert lock < sync < code  # dependencies from the lock before the code
     user = [line for line in lines if line.startswith("USER ")]
@@ -63,11 +71,19 @@ def test_dockerfile_follows_the_recipe():
 
 def test_dockerignore_lets_in_only_what_the_image_needs():
     text = (MODULE / ".dockerignore").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "*"
     allowed = {line[1:] for line in lines if line.startswith("!")}
-    assert {"pyproject.toml", "uv.lock", "predict.py", "churn_scoring.py",
-            "model/churn-model.bin", "model/churn-model.json"} == allowed
+    assert {
+        "pyproject.toml",
+        "uv.lock",
+        "predict.py",
+        "churn_scoring.py",
+        "model/churn-model.bin",
+        "model/churn-model.json",
+    } == allowed
 
 
 @pytest.mark.parametrize("z", [-800.0, -40.0, -1.0, 0.0, 1e-12, 2.5, 40.0, 800.0])
@@ -76,11 +92,19 @@ def test_sigmoid_matches_expit_without_overflow(z):
 
 
 def toy_pipeline():
-    X = [{"colour": c, "size": s, "flag": f} for c in ("red", "blue", "green") for s in (1.0, 2.5, 4.0)
-         for f in (0, 1)]
+    X = [
+        {"colour": c, "size": s, "flag": f}
+        for c in ("red", "blue", "green")
+        for s in (1.0, 2.5, 4.0)
+        for f in (0, 1)
+    ]
     y = [int(d["size"] > 2 or d["colour"] == "red") for d in X]
-    pipe = Pipeline([("dictvectorizer", DictVectorizer(sparse=False)),
-                     ("logisticregression", LogisticRegression(C=10.0, max_iter=1000))])
+    pipe = Pipeline(
+        [
+            ("dictvectorizer", DictVectorizer(sparse=False)),
+            ("logisticregression", LogisticRegression(C=10.0, max_iter=1000)),
+        ]
+    )
     return pipe.fit(X, y), X
 
 
@@ -90,23 +114,42 @@ def test_fast_scorer_is_the_logistic_formula():
     w = dict(zip(dv.get_feature_names_out(), lr.coef_[0], strict=True))
     scorer = scoring.FastScorer(pipe)
     for d in X:
-        z = lr.intercept_[0] + w[f"colour={d['colour']}"] + w["size"] * d["size"] + w["flag"] * d["flag"]
+        z = (
+            lr.intercept_[0]
+            + w[f"colour={d['colour']}"]
+            + w["size"] * d["size"]
+            + w["flag"] * d["flag"]
+        )
         assert scorer.proba(d) == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-12)
-    np.testing.assert_allclose(scorer.proba_many(X), pipe.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        scorer.proba_many(X), pipe.predict_proba(X)[:, 1], rtol=0, atol=1e-12
+    )
 
 
 def test_fast_scorer_ignores_what_dictvectorizer_ignores():
     pipe, _ = toy_pipeline()
-    unseen = [{"colour": "purple", "size": 3.0, "flag": 1}, {"size": 3.0}, {"colour": "red", "other": 5}]
-    np.testing.assert_allclose(scoring.FastScorer(pipe).proba_many(unseen),
-                               pipe.predict_proba(unseen)[:, 1], rtol=0, atol=1e-12)
+    unseen = [
+        {"colour": "purple", "size": 3.0, "flag": 1},
+        {"size": 3.0},
+        {"colour": "red", "other": 5},
+    ]
+    np.testing.assert_allclose(
+        scoring.FastScorer(pipe).proba_many(unseen),
+        pipe.predict_proba(unseen)[:, 1],
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_fast_scorer_refuses_other_models():
     with pytest.raises(scoring.ModelError, match="dictvectorizer"):
         scoring.FastScorer(LogisticRegression())
-    pipe = Pipeline([("dictvectorizer", DictVectorizer(sparse=False)),
-                     ("logisticregression", LogisticRegression(max_iter=500))])
+    pipe = Pipeline(
+        [
+            ("dictvectorizer", DictVectorizer(sparse=False)),
+            ("logisticregression", LogisticRegression(max_iter=500)),
+        ]
+    )
     pipe.fit([{"a": i % 3} for i in range(30)], [i % 3 for i in range(30)])
     with pytest.raises(scoring.ModelError, match="binary"):
         scoring.FastScorer(pipe)

@@ -92,12 +92,15 @@ def test_auc_accepts_booleans_and_lists():
     assert ev.roc_auc([False, True, True], [0.1, 0.7, 0.4]) == 1.0
 
 
-@pytest.mark.parametrize("y,s", [
-    ([0, 1, 2], [0.1, 0.2, 0.3]),        # not binary
-    ([0, 1, 1], [0.1, 0.2]),             # lengths differ
-    ([0, 1, 1], [0.1, np.nan, 0.3]),     # NaN score
-    ([[0, 1]], [[0.1, 0.2]]),            # not 1-D
-])
+@pytest.mark.parametrize(
+    "y,s",
+    [
+        ([0, 1, 2], [0.1, 0.2, 0.3]),  # not binary
+        ([0, 1, 1], [0.1, 0.2]),  # lengths differ
+        ([0, 1, 1], [0.1, np.nan, 0.3]),  # NaN score
+        ([[0, 1]], [[0.1, 0.2]]),  # not 1-D
+    ],
+)
 def test_auc_rejects_bad_input(y, s):
     with pytest.raises(ValueError):
         ev.roc_auc(y, s)
@@ -118,17 +121,20 @@ def test_auc_scales_to_large_inputs():
 def test_confusion_precision_recall_match_sklearn(seed, n, ties, threshold):
     y, s = _random(seed, n, ties)
     pred = s >= threshold
-    np.testing.assert_array_equal(ev.confusion_matrix(y, pred),
-                                  metrics.confusion_matrix(y, pred, labels=[0, 1]))
-    np.testing.assert_equal(ev.precision(y, pred), metrics.precision_score(y, pred, zero_division=np.nan))
+    np.testing.assert_array_equal(
+        ev.confusion_matrix(y, pred), metrics.confusion_matrix(y, pred, labels=[0, 1])
+    )
+    np.testing.assert_equal(
+        ev.precision(y, pred), metrics.precision_score(y, pred, zero_division=np.nan)
+    )
     np.testing.assert_equal(ev.recall(y, pred), metrics.recall_score(y, pred, zero_division=np.nan))
     assert ev.accuracy(y, pred) == pytest.approx(metrics.accuracy_score(y, pred), abs=1e-15)
 
 
 def test_undefined_precision_and_recall_are_nan():
     y = np.array([0, 0, 1])
-    assert np.isnan(ev.precision(y, np.zeros(3, dtype=int)))   # nothing predicted positive
-    assert np.isnan(ev.recall(np.zeros(3, dtype=int), y))      # no positive labels
+    assert np.isnan(ev.precision(y, np.zeros(3, dtype=int)))  # nothing predicted positive
+    assert np.isnan(ev.recall(np.zeros(3, dtype=int), y))  # no positive labels
     assert ev.recall(y, np.ones(3, dtype=int)) == 1.0
 
 
@@ -167,7 +173,9 @@ def test_roc_curve_with_one_class_gives_nan_rates_like_sklearn():
 def test_precision_recall_match_precision_recall_curve(seed, n, ties):
     y, s = _random(seed, n, ties)
     prec, rec, thr = metrics.precision_recall_curve(y, s)
-    table = ev.rates_table(y, s, thr)  # sklearn's own thresholds; its last point is (1, 0) by convention
+    table = ev.rates_table(
+        y, s, thr
+    )  # sklearn's own thresholds; its last point is (1, 0) by convention
     np.testing.assert_allclose(table["precision"], prec[:-1], atol=1e-15)
     np.testing.assert_allclose(table["recall"], rec[:-1], atol=1e-15)
 
@@ -201,7 +209,9 @@ def churn_val():
 def test_metrics_on_real_churn_scores_match_sklearn(churn_val):
     y, s = churn_val["y"], churn_val["score"]
     assert abs(ev.roc_auc(y, s) - metrics.roc_auc_score(y, s)) <= 1e-12
-    np.testing.assert_array_equal(ev.confusion_matrix(y, s >= 0.5), metrics.confusion_matrix(y, s >= 0.5))
+    np.testing.assert_array_equal(
+        ev.confusion_matrix(y, s >= 0.5), metrics.confusion_matrix(y, s >= 0.5)
+    )
     assert ev.precision(y, s >= 0.5) == metrics.precision_score(y, s >= 0.5)
     assert ev.recall(y, s >= 0.5) == metrics.recall_score(y, s >= 0.5)
     # the course's reference figures: accuracy 0.803, precision 0.675, recall 0.544, AUC 0.844
@@ -213,13 +223,22 @@ def test_metrics_on_real_churn_scores_match_sklearn(churn_val):
 def test_cross_validate_matches_cross_val_score():
     leads = ev.leads
     df = leads.split(leads.load_data(), 1)["full_train"]
-    table = ev.cross_validate(df, [0.001, 1.0], fit=lambda d, C: leads.fit(d, solver="liblinear", C=C, random_state=None),
-                              predict=leads.predict, target=leads.TARGET)
+    table = ev.cross_validate(
+        df,
+        [0.001, 1.0],
+        fit=lambda d, C: leads.fit(d, solver="liblinear", C=C, random_state=None),
+        predict=leads.predict,
+        target=leads.TARGET,
+    )
     for row in table.itertuples():
         with threadpool_limits(limits=1):
-            expected = cross_val_score(leads.make_model("liblinear", row.C, None), leads.records(df),
-                                       df[leads.TARGET].to_numpy(), scoring="roc_auc",
-                                       cv=KFold(n_splits=5, shuffle=True, random_state=1))
+            expected = cross_val_score(
+                leads.make_model("liblinear", row.C, None),
+                leads.records(df),
+                df[leads.TARGET].to_numpy(),
+                scoring="roc_auc",
+                cv=KFold(n_splits=5, shuffle=True, random_state=1),
+            )
         np.testing.assert_allclose(row.folds, expected, atol=1e-12)
         assert row.mean == pytest.approx(expected.mean(), abs=1e-12)
         assert row.std == pytest.approx(expected.std(), abs=1e-12)
@@ -227,10 +246,27 @@ def test_cross_validate_matches_cross_val_score():
 
 def test_bench_script_runs_and_agrees():
     proc = subprocess.run(
-        [sys.executable, str(paths.module_dir("04-evaluation") / "bench_auc.py"), "--n", "20000",
-         "--repeats", "1", "--no-save"], cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            str(paths.module_dir("04-evaluation") / "bench_auc.py"),
+            "--n",
+            "20000",
+            "--repeats",
+            "1",
+            "--no-save",
+        ],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "continuous" in proc.stdout and "ties" in proc.stdout and "sklearn/ours" in proc.stdout
-    bad = subprocess.run([sys.executable, str(paths.module_dir("04-evaluation") / "bench_auc.py"), "--n", "1"],
-                         cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, str(paths.module_dir("04-evaluation") / "bench_auc.py"), "--n", "1"],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

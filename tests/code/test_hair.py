@@ -114,7 +114,9 @@ def test_augmentation_shapes_and_reproducibility():
     assert a.shape == batch.shape
     np.testing.assert_array_equal(a, b)  # seeded
     assert not np.allclose(a, batch)  # it does transform
-    np.testing.assert_array_equal(np.asarray(hair_model.augmentation()(batch, training=False)), batch)
+    np.testing.assert_array_equal(
+        np.asarray(hair_model.augmentation()(batch, training=False)), batch
+    )
 
 
 def test_random_resized_crop():
@@ -127,7 +129,9 @@ def test_random_resized_crop():
     np.testing.assert_allclose(np.asarray(same), batch, atol=1e-5)
     # a constant image stays constant whatever the crop
     const = np.full((2, 200, 200, 3), 0.7, np.float32)
-    np.testing.assert_allclose(np.asarray(hair_model.RandomResizedCrop(seed=3)(const)), const, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(hair_model.RandomResizedCrop(seed=3)(const)), const, atol=1e-6
+    )
 
 
 def _fake_dataset(root, per_class=2, size=(40, 30)):
@@ -191,7 +195,9 @@ def test_dataset_batches_shuffles_and_keeps_labels():
     assert sorted(order1) == list(range(n)) and not np.array_equal(order1, order2)
     for a, b in epoch1:  # labels travel with their images
         np.testing.assert_array_equal(b[:, 0], a[:, 0, 0, 0] % 2)
-    fresh = np.concatenate([np.asarray(a)[:, 0, 0, 0] for a, _ in hair_model.make_dataset(x, y, shuffle=True)])
+    fresh = np.concatenate(
+        [np.asarray(a)[:, 0, 0, 0] for a, _ in hair_model.make_dataset(x, y, shuffle=True)]
+    )
     np.testing.assert_array_equal(fresh, order1)  # seeded: the same first epoch again
 
 

@@ -40,14 +40,22 @@ def test_validate_accepts_a_good_result_and_names_problems():
         "answers": {
             "q1": homework.answer("2.2.3"),
             "q2": homework.answer(
-                0.7, ["0.64", "0.74"],
-                variants={"lbfgs": {"value": 0.7, "option": "0.74"}, "liblinear": {"value": 0.6, "option": "0.64"}},
+                0.7,
+                ["0.64", "0.74"],
+                variants={
+                    "lbfgs": {"value": 0.7, "option": "0.74"},
+                    "liblinear": {"value": 0.6, "option": "0.64"},
+                },
                 note="follows lbfgs",
             ),
         },
     }
     assert homework.validate(good) == []
-    bad = {"module": "01-intro", "cohort": 2024, "answers": {"one": {"value": 1}, "q2": {"value": 1, "option": None, "variants": {}}}}
+    bad = {
+        "module": "01-intro",
+        "cohort": 2024,
+        "answers": {"one": {"value": 1}, "q2": {"value": 1, "option": None, "variants": {}}},
+    }
     problems = homework.validate(bad)
     assert any("cohort" in p for p in problems)
     assert any("'one'" in p for p in problems)
@@ -61,4 +69,8 @@ def test_main_prints_json_only(capsys):
     out = capsys.readouterr().out
     import json
 
-    assert json.loads(out) == {"module": "01-intro", "cohort": 2025, "answers": {"q1": {"value": 3.0, "option": "3"}}}
+    assert json.loads(out) == {
+        "module": "01-intro",
+        "cohort": 2025,
+        "answers": {"q1": {"value": 3.0, "option": "3"}},
+    }

@@ -16,7 +16,9 @@ SHAPES = [(1, 1, 1), (1, 5, 1), (5, 1, 5), (1, 4, 6), (6, 4, 1), (3, 3, 3), (2, 
 def test_vector_vector_matches_numpy(n):
     rng = np.random.default_rng(n)
     u, v = rng.normal(size=n), rng.normal(size=n)
-    assert intro.vector_vector_multiplication(u, v) == pytest.approx(float(u @ v), rel=1e-12, abs=1e-12)
+    assert intro.vector_vector_multiplication(u, v) == pytest.approx(
+        float(u @ v), rel=1e-12, abs=1e-12
+    )
 
 
 def test_vector_vector_on_known_values():
@@ -64,7 +66,15 @@ def test_identity_leaves_a_matrix_unchanged():
         lambda: intro.matrix_matrix_multiplication(np.ones((1, 4)), np.ones((5, 1))),
         lambda: intro.matrix_matrix_multiplication(np.ones((2, 2)), np.ones(2)),
     ],
-    ids=["vv-length", "vv-not-vector", "mv-cols", "mv-not-matrix", "mm-inner", "mm-row-col", "mm-vector"],
+    ids=[
+        "vv-length",
+        "vv-not-vector",
+        "mv-cols",
+        "mv-not-matrix",
+        "mm-inner",
+        "mm-row-col",
+        "mm-vector",
+    ],
 )
 def test_shape_mismatch_raises_value_error(call):
     with pytest.raises(ValueError):
@@ -81,7 +91,11 @@ def test_normal_equation_weights_match_lstsq():
 
 @pytest.mark.parametrize(
     "before,after,expected",
-    [(149.0, 152.0, "Yes, it increased"), (149.0, 140.0, "Yes, it decreased"), (149.0, 149.0, "No")],
+    [
+        (149.0, 152.0, "Yes, it increased"),
+        (149.0, 140.0, "Yes, it decreased"),
+        (149.0, 149.0, "No"),
+    ],
 )
 def test_median_change_option(before, after, expected):
     assert intro.median_change(before, after) == expected

@@ -76,7 +76,9 @@ def test_zoomcamp_error_is_an_exception():
     assert issubclass(ZoomcampError, Exception)
 
 
-@pytest.mark.parametrize(("value", "fast"), [(None, False), ("", False), ("0", False), ("1", True), ("true", True)])
+@pytest.mark.parametrize(
+    ("value", "fast"), [(None, False), ("", False), ("0", False), ("1", True), ("true", True)]
+)
 def test_fast_mode_reads_the_environment(monkeypatch, value, fast):
     from zoomcamp import settings
 

@@ -20,16 +20,18 @@ hw04 = paths.load_script("04-evaluation", "homework")
 
 def _frame(n=300, seed=0):
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "lead_source": rng.choice(["paid_ads", "events", None], n),
-        "industry": rng.choice(["retail", "finance", None], n),
-        "employment_status": rng.choice(["employed", "student"], n),
-        "location": rng.choice(["europe", "asia"], n),
-        "number_of_courses_viewed": rng.integers(0, 8, n),
-        "annual_income": np.where(rng.random(n) < 0.1, np.nan, rng.normal(60000, 15000, n)),
-        "interaction_count": rng.integers(0, 10, n),
-        "lead_score": rng.random(n),
-    })
+    df = pd.DataFrame(
+        {
+            "lead_source": rng.choice(["paid_ads", "events", None], n),
+            "industry": rng.choice(["retail", "finance", None], n),
+            "employment_status": rng.choice(["employed", "student"], n),
+            "location": rng.choice(["europe", "asia"], n),
+            "number_of_courses_viewed": rng.integers(0, 8, n),
+            "annual_income": np.where(rng.random(n) < 0.1, np.nan, rng.normal(60000, 15000, n)),
+            "interaction_count": rng.integers(0, 10, n),
+            "lead_score": rng.random(n),
+        }
+    )
     logit = 0.8 * df["number_of_courses_viewed"] - 3 + 0.3 * df["interaction_count"]
     df["converted"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return df
@@ -65,8 +67,12 @@ def test_fit_and_accuracy_match_a_plain_sklearn_model(solver):
     ours = leads.accuracy(leads.fit(train, solver=solver), val)
     dv = DictVectorizer(sparse=False)
     X = dv.fit_transform(train[leads.FEATURES].to_dict(orient="records"))
-    with threadpool_limits(limits=1):  # as leads.fit: lbfgs stops at max_iter, keep it bit-identical
-        model = LogisticRegression(solver=solver, C=1.0, max_iter=1000, random_state=42).fit(X, train["converted"])
+    with threadpool_limits(
+        limits=1
+    ):  # as leads.fit: lbfgs stops at max_iter, keep it bit-identical
+        model = LogisticRegression(solver=solver, C=1.0, max_iter=1000, random_state=42).fit(
+            X, train["converted"]
+        )
     pred = model.predict(dv.transform(val[leads.FEATURES].to_dict(orient="records")))
     assert ours == pytest.approx(accuracy_score(val["converted"], pred), abs=1e-12)
 
@@ -90,8 +96,11 @@ def test_unknown_solver_is_refused():
 def test_homework_option_texts_are_the_specs():
     # copied from ../shared/specs/03-classification.md and 04-evaluation.md
     assert hw03.OPTIONS_Q2 == [
-        "interaction_count and lead_score", "number_of_courses_viewed and lead_score",
-        "number_of_courses_viewed and interaction_count", "annual_income and interaction_count"]
+        "interaction_count and lead_score",
+        "number_of_courses_viewed and lead_score",
+        "number_of_courses_viewed and interaction_count",
+        "annual_income and interaction_count",
+    ]
     assert hw03.OPTIONS_Q4 == ["0.64", "0.74", "0.84", "0.94"]
     assert hw03.OPTIONS_Q6 == ["0.01", "0.1", "1", "10", "100"]
     assert hw04.OPTIONS_Q3 == ["0.145", "0.345", "0.545", "0.745"]
@@ -105,5 +114,7 @@ def test_q6_tie_break_picks_the_smallest_c():
     best = max(hw03.C_VALUES, key=lambda C: (scores[C], -C))
     assert homework.closest_option(best, hw03.OPTIONS_Q6) == "0.01"
     # 04: equal mean -> lower std, then smaller C
-    table = pd.DataFrame({"mean": [0.8, 0.8, 0.8], "std": [0.02, 0.01, 0.01]}, index=hw04.C_VALUES_Q6)
+    table = pd.DataFrame(
+        {"mean": [0.8, 0.8, 0.8], "std": [0.02, 0.01, 0.01]}, index=hw04.C_VALUES_Q6
+    )
     assert hw04.q6(table)["option"] == "0.001"

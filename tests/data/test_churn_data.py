@@ -34,11 +34,20 @@ def test_prepared_telco():
     assert set(df["churn"]) == {0, 1} and df["churn"].sum() == 1869
     assert (df["totalcharges"] == 0).sum() == 11
     assert set(df["contract"]) == {"month-to-month", "one_year", "two_year"}
-    assert set(df["paymentmethod"]) == {"electronic_check", "mailed_check",
-                                        "bank_transfer_(automatic)", "credit_card_(automatic)"}
+    assert set(df["paymentmethod"]) == {
+        "electronic_check",
+        "mailed_check",
+        "bank_transfer_(automatic)",
+        "credit_card_(automatic)",
+    }
     assert set(df["seniorcitizen"]) == {0, 1}
 
 
 def test_telco_split_sizes():
     parts = churn.split(churn.load_data())
-    assert {k: len(v) for k, v in parts.items()} == {"full_train": 5634, "train": 4225, "val": 1409, "test": 1409}
+    assert {k: len(v) for k, v in parts.items()} == {
+        "full_train": 5634,
+        "train": 4225,
+        "val": 1409,
+        "test": 1409,
+    }

@@ -10,7 +10,14 @@ from zoomcamp import datasets, paths
 
 intro = paths.load_script("01-intro", "intro")
 
-NAMED_COLUMNS = {"origin", "fuel_type", "horsepower", "vehicle_weight", "model_year", "fuel_efficiency_mpg"}
+NAMED_COLUMNS = {
+    "origin",
+    "fuel_type",
+    "horsepower",
+    "vehicle_weight",
+    "model_year",
+    "fuel_efficiency_mpg",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,9 @@ def test_q7_sum_matches_independent_solvers(df):
 
 
 def test_q5_and_q6_against_plain_pandas(df):
-    assert intro.max_mpg_asia(df) == pytest.approx(df.groupby("origin")["fuel_efficiency_mpg"].max()["Asia"])
+    assert intro.max_mpg_asia(df) == pytest.approx(
+        df.groupby("origin")["fuel_efficiency_mpg"].max()["Asia"]
+    )
     hp = df["horsepower"]
     filled = hp.fillna(hp.value_counts().idxmax())
     m = intro.horsepower_medians(df)

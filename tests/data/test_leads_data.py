@@ -14,15 +14,22 @@ def test_raw_lead_scoring_shape_and_gaps():
     assert raw.shape == (1462, 9)
     assert set(raw.columns) == set(leads.FEATURES) | {"converted"}
     missing = raw.isna().sum()
-    assert set(missing[missing > 0].index) == {"lead_source", "industry", "annual_income",
-                                                "employment_status", "location"}
+    assert set(missing[missing > 0].index) == {
+        "lead_source",
+        "industry",
+        "annual_income",
+        "employment_status",
+        "location",
+    }
     assert set(raw["converted"]) == {0, 1}
 
 
 def test_prepared_lead_scoring_and_splits():
     df = leads.load_data()
     assert df.shape == (1462, 9) and df.isna().sum().sum() == 0
-    assert (df["industry"] == "NA").sum() == pd.read_csv(datasets.fetch("lead-scoring"))["industry"].isna().sum()
+    assert (df["industry"] == "NA").sum() == pd.read_csv(datasets.fetch("lead-scoring"))[
+        "industry"
+    ].isna().sum()
     for seed in (42, 1):
         sizes = {k: len(v) for k, v in leads.split(df, seed).items()}
         assert sizes == {"full_train": 1169, "train": 876, "val": 293, "test": 293}

@@ -30,6 +30,9 @@ def test_archive_unpacks_with_expected_layout(name):
 def test_hair_archive_counts_match_the_mirror_readme():
     # The mirror README states these counts for its rebuild of data.zip.
     root = datasets.unpack("hair-type")
-    counts = {rel: sum(1 for p in (root / rel).iterdir() if p.is_file()) for rel in datasets.get("hair-type").layout}
+    counts = {
+        rel: sum(1 for p in (root / rel).iterdir() if p.is_file())
+        for rel in datasets.get("hair-type").layout
+    }
     assert sum(counts.values()) in (1000, 1002)
     assert counts["data/test/curly"] == 103 and counts["data/test/straight"] == 98

@@ -17,7 +17,10 @@ WITH_HOMEWORK = [m for m in modules.discover() if m.homework]
 def test_homework_json_follows_contract(module):
     proc = subprocess.run(
         [sys.executable, str(module.folder / module.homework), "--json"],
-        cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=1500,
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)  # stdout holds the JSON object and nothing else
@@ -29,6 +32,9 @@ def test_homework_json_follows_contract(module):
 def test_homework_help(module):
     proc = subprocess.run(
         [sys.executable, str(module.folder / module.homework), "--help"],
-        cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0 and "--json" in proc.stdout

@@ -24,11 +24,12 @@ def test_q2_is_the_sdist_hash_of_scikit_learn_1_6_1():
 
 def test_q2_refuses_a_lock_without_scikit_learn_1_6_1(tmp_path):
     other = tmp_path / "uv.lock"
-    other.write_text('version = 1\n[[package]]\nname = "scikit-learn"\nversion = "1.9.1"\n'
-                     'sdist = { url = "x", hash = "sha256:' + "0" * 64 + '" }\n')
+    other.write_text(
+        'version = 1\n[[package]]\nname = "scikit-learn"\nversion = "1.9.1"\n'
+        'sdist = { url = "x", hash = "sha256:' + "0" * 64 + '" }\n'
+    )
     with pytest.raises(ZoomcampError, match="1.6.1"):
         hw.first_sklearn_hash(other)
     other.write_text('version = 1\n[[package]]\nname = "numpy"\nversion = "2.0"\n')
     with pytest.raises(ZoomcampError, match="no scikit-learn"):
         hw.first_sklearn_hash(other)
-

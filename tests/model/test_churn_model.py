@@ -18,8 +18,13 @@ TRAIN = paths.module_dir("03-classification") / "train.py"
 
 
 def _train(*args, timeout=600):
-    return subprocess.run([sys.executable, str(TRAIN), *args], cwd=paths.REPO_ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(TRAIN), *args],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +58,9 @@ def test_loaded_model_reproduces_its_test_metrics(trained):
     test = churn.split(churn.load_data())["test"]
     proba = pipeline.predict_proba(churn.records(test))[:, 1]
     y = test["churn"].to_numpy()
-    assert ((proba >= 0.5) == y).mean() == pytest.approx(meta["metrics"]["test_accuracy"], abs=1e-12)
+    assert ((proba >= 0.5) == y).mean() == pytest.approx(
+        meta["metrics"]["test_accuracy"], abs=1e-12
+    )
     # the course's reference: test accuracy 0.815
     assert 0.79 < meta["metrics"]["test_accuracy"] < 0.83
     assert 0.83 < meta["metrics"]["test_auc"] < 0.88
@@ -73,12 +80,26 @@ def test_tampered_artifact_is_refused(trained, tmp_path):
 @pytest.mark.slow
 def test_model_scores_a_customer_sensibly(trained):
     pipeline, _ = churn.load_model(trained)
-    base = {"gender": "female", "seniorcitizen": 0, "partner": "no", "dependents": "no",
-            "phoneservice": "yes", "multiplelines": "no", "internetservice": "fiber_optic",
-            "onlinesecurity": "no", "onlinebackup": "no", "deviceprotection": "no",
-            "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
-            "paperlessbilling": "yes", "paymentmethod": "electronic_check",
-            "tenure": 2, "monthlycharges": 80.0, "totalcharges": 160.0}
+    base = {
+        "gender": "female",
+        "seniorcitizen": 0,
+        "partner": "no",
+        "dependents": "no",
+        "phoneservice": "yes",
+        "multiplelines": "no",
+        "internetservice": "fiber_optic",
+        "onlinesecurity": "no",
+        "onlinebackup": "no",
+        "deviceprotection": "no",
+        "techsupport": "no",
+        "streamingtv": "no",
+        "streamingmovies": "no",
+        "paperlessbilling": "yes",
+        "paymentmethod": "electronic_check",
+        "tenure": 2,
+        "monthlycharges": 80.0,
+        "totalcharges": 160.0,
+    }
     monthly = pipeline.predict_proba([{**base, "contract": "month-to-month"}])[0, 1]
     two_year = pipeline.predict_proba([{**base, "contract": "two_year"}])[0, 1]
     assert 0 < two_year < monthly < 1 and monthly > 0.5

@@ -38,8 +38,13 @@ def test_images():
 
 
 def _run(script, *args):
-    proc = subprocess.run([sys.executable, str(DL / script), *args], cwd=paths.REPO_ROOT,
-                          capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(
+        [sys.executable, str(DL / script), *args],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -48,14 +53,39 @@ def quick_export():
     """(keras path, onnx path) of a quick model trained and exported by 08's scripts; reused
     across runs while the ONNX metadata still names the Keras file's digest."""
     base = paths.models_dir() / "serverless-test"
-    keras_path, onnx_path = base / "keras" / "hair-model.keras", base / "onnx" / "hair_classifier.onnx"
+    keras_path, onnx_path = (
+        base / "keras" / "hair-model.keras",
+        base / "onnx" / "hair_classifier.onnx",
+    )
     meta_path = onnx_path.with_suffix(".json")
-    fresh = (keras_path.is_file() and meta_path.is_file() and onnx_path.is_file()
-             and json.loads(meta_path.read_text()).get("keras_model_sha256") == zio.sha256_file(keras_path))
+    fresh = (
+        keras_path.is_file()
+        and meta_path.is_file()
+        and onnx_path.is_file()
+        and json.loads(meta_path.read_text()).get("keras_model_sha256")
+        == zio.sha256_file(keras_path)
+    )
     if not fresh:
-        _run("train.py", "--limit", "24", "--epochs", "1", "--augmented-epochs", "0",
-             "--out-dir", str(keras_path.parent))
-        _run("export.py", "--model", str(keras_path), "--output-dir", str(onnx_path.parent), "--check-images", "4")
+        _run(
+            "train.py",
+            "--limit",
+            "24",
+            "--epochs",
+            "1",
+            "--augmented-epochs",
+            "0",
+            "--out-dir",
+            str(keras_path.parent),
+        )
+        _run(
+            "export.py",
+            "--model",
+            str(keras_path),
+            "--output-dir",
+            str(onnx_path.parent),
+            "--check-images",
+            "4",
+        )
     return keras_path, onnx_path
 
 
@@ -72,12 +102,21 @@ def test_preprocessing_equals_08_on_every_test_image(hair, test_images):
     assert worst <= 1e-6
 
 
-@pytest.mark.parametrize("fmt, mode", [("GIF", "P"), ("PNG", "RGBA"), ("PNG", "L"), ("WEBP", "RGB"), ("BMP", "RGB")])
+@pytest.mark.parametrize(
+    "fmt, mode", [("GIF", "P"), ("PNG", "RGBA"), ("PNG", "L"), ("WEBP", "RGB"), ("BMP", "RGB")]
+)
 def test_preprocessing_equals_08_on_other_formats(hair, tmp_path, fmt, mode):
     rng = np.random.default_rng(0)
-    frames = [Image.fromarray(rng.integers(0, 256, (150, 260, 3), dtype=np.uint8)).convert(mode) for _ in range(2)]
+    frames = [
+        Image.fromarray(rng.integers(0, 256, (150, 260, 3), dtype=np.uint8)).convert(mode)
+        for _ in range(2)
+    ]
     path = tmp_path / f"img.{fmt.lower()}"
-    frames[0].save(path, format=fmt, **({"save_all": True, "append_images": frames[1:]} if fmt == "GIF" else {}))
+    frames[0].save(
+        path,
+        format=fmt,
+        **({"save_all": True, "append_images": frames[1:]} if fmt == "GIF" else {}),
+    )
     ours = hl.preprocess(hl.open_image(path.read_bytes()))[0]
     assert np.max(np.abs(ours - hair.load_image(path).transpose(2, 0, 1))) <= 1e-6
 
@@ -98,13 +137,16 @@ def _compare_with_keras(hair, keras_path, onnx_path, images):
     clf = hl.HairClassifier(onnx_path)
     x = np.stack([hair.load_image(p) for p in images])
     keras_logits = model.predict(x, verbose=0).reshape(-1).astype(np.float64)
-    answers = [hl.handle({"image_b64": base64.b64encode(p.read_bytes()).decode()}, clf)
-               for p in images]
+    answers = [
+        hl.handle({"image_b64": base64.b64encode(p.read_bytes()).decode()}, clf) for p in images
+    ]
     logits = np.array([a["logit"] for a in answers])
     probs = np.array([a["prediction"] for a in answers])
     assert np.max(np.abs(logits - keras_logits)) <= 1e-4
     assert np.max(np.abs(probs - 1 / (1 + np.exp(-keras_logits)))) <= 1e-4
-    assert [a["label"] for a in answers] == ["straight" if z >= 0 else "curly" for z in keras_logits]
+    assert [a["label"] for a in answers] == [
+        "straight" if z >= 0 else "curly" for z in keras_logits
+    ]
     return keras_logits
 
 
@@ -128,7 +170,8 @@ def test_repo_model_equals_its_keras_source(hair, test_images):
     if not (onnx_path.is_file() and keras_path.is_file()):
         pytest.skip("no full model exported yet (uv run zoomcamp reproduce 08)")
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
-    if meta["keras_model_sha256"] != zio.sha256_file(keras_path) or meta["onnx_sha256"] != zio.sha256_file(onnx_path):
+    if meta["keras_model_sha256"] != zio.sha256_file(keras_path) or meta[
+        "onnx_sha256"
+    ] != zio.sha256_file(onnx_path):
         pytest.skip("the exported model is not from the current Keras model (export again)")
     _compare_with_keras(hair, keras_path, onnx_path, test_images[::4])
-

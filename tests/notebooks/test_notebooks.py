@@ -9,16 +9,26 @@ from nbclient import NotebookClient
 from zoomcamp import paths
 
 NOTEBOOKS = sorted(
-    nb for d in paths.module_dirs() for nb in d.rglob("*.ipynb") if ".ipynb_checkpoints" not in nb.parts
+    nb
+    for d in paths.module_dirs()
+    for nb in d.rglob("*.ipynb")
+    if ".ipynb_checkpoints" not in nb.parts
 )
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[str(nb.relative_to(paths.REPO_ROOT)) for nb in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "notebook", NOTEBOOKS, ids=[str(nb.relative_to(paths.REPO_ROOT)) for nb in NOTEBOOKS]
+)
 def test_notebook_executes(notebook):
     nb = nbformat.read(notebook, as_version=4)
     # Cells run in the notebook's own folder, as in Jupyter, so `from homework import ...` works.
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebook.parent)}},
+    )
     client.execute()  # raises CellExecutionError naming the failing cell
 
 

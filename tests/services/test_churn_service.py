@@ -57,7 +57,9 @@ def random_customers(n: int, seed: int = 0) -> list[dict]:
     for _ in range(n):
         c = {f: rng.choice(v) for f, v in META["categories"].items()}
         c["tenure"] = rng.choice([0, 1, 72, 1200, rng.randint(0, 1200)])
-        c["monthlycharges"] = rng.choice([0.0, 10_000.0, rng.uniform(0, 10_000), rng.uniform(18, 120)])
+        c["monthlycharges"] = rng.choice(
+            [0.0, 10_000.0, rng.uniform(0, 10_000), rng.uniform(18, 120)]
+        )
         c["totalcharges"] = rng.choice([0.0, 1e7, rng.uniform(0, 1e7), rng.uniform(0, 9000)])
         out.append(c)
     return out
@@ -87,7 +89,9 @@ def test_fast_scorer_equals_pipeline_on_random_valid_customers(pipeline):
 def test_served_batches_equal_pipeline_on_real_customers(client, pipeline, real_customers):
     served = []
     for i in range(0, len(real_customers), predict.MAX_BATCH):
-        r = client.post("/predict/batch", json={"customers": real_customers[i:i + predict.MAX_BATCH]})
+        r = client.post(
+            "/predict/batch", json={"customers": real_customers[i : i + predict.MAX_BATCH]}
+        )
         assert r.status_code == 200, r.text
         served += r.json()["predictions"]
     proba = np.array([p["churn_probability"] for p in served])
@@ -102,7 +106,12 @@ def test_batch_equals_singles(client):
     assert batch == singles
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_served_single_equals_pipeline(client, pipeline, seed):
     customer = random_customers(1, seed)[0]
@@ -117,7 +126,9 @@ def test_example_customer(client, pipeline):
     r = client.post("/predict", json=EXAMPLE)
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert set(r.json()) == {"churn_probability", "churn"}
-    assert r.json()["churn_probability"] == pytest.approx(reference(pipeline, [EXAMPLE])[0], abs=TOL)
+    assert r.json()["churn_probability"] == pytest.approx(
+        reference(pipeline, [EXAMPLE])[0], abs=TOL
+    )
 
 
 # --------------------------------------------------------------------------- health, docs
@@ -141,9 +152,14 @@ def test_openapi_documents_the_request_models(client):
     for field, values in META["categories"].items():
         if field != "seniorcitizen":
             assert sorted(customer["properties"][field]["enum"]) == sorted(values), field
-    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     assert body == {"$ref": "#/components/schemas/Customer"}
-    assert schema["components"]["schemas"]["Batch"]["properties"]["customers"]["maxItems"] == predict.MAX_BATCH
+    assert (
+        schema["components"]["schemas"]["Batch"]["properties"]["customers"]["maxItems"]
+        == predict.MAX_BATCH
+    )
     assert client.get("/docs").status_code == 200
 
 
@@ -174,8 +190,20 @@ def test_missing_and_unknown_fields_are_422(client):
     assert "churn: " in r.json()["message"]
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b"[]", b"null", b"42", b'"x"', b"\xff\xfe\x00",
-                                  b'{"tenure": NaN}', b'{"monthlycharges": Infinity}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b"42",
+        b'"x"',
+        b"\xff\xfe\x00",
+        b'{"tenure": NaN}',
+        b'{"monthlycharges": Infinity}',
+    ],
+)
 def test_malformed_bodies_are_422(client, body):
     r = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
@@ -183,14 +211,18 @@ def test_malformed_bodies_are_422(client, body):
 
 def test_non_finite_numbers_are_rejected(client):
     for value in ("NaN", "Infinity", "-Infinity", "1e400"):
-        raw = json.dumps({**EXAMPLE, "monthlycharges": 0}).replace('"monthlycharges": 0', f'"monthlycharges": {value}')
+        raw = json.dumps({**EXAMPLE, "monthlycharges": 0}).replace(
+            '"monthlycharges": 0', f'"monthlycharges": {value}'
+        )
         r = client.post("/predict", content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 422, (value, r.text)
         assert r.json()["detail"][0]["loc"] == ["body", "monthlycharges"]
 
 
 def test_batch_422_names_the_item_and_field(client):
-    r = client.post("/predict/batch", json={"customers": [EXAMPLE, {**EXAMPLE, "partner": "maybe"}]})
+    r = client.post(
+        "/predict/batch", json={"customers": [EXAMPLE, {**EXAMPLE, "partner": "maybe"}]}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "customers", 1, "partner"]
     assert r.json()["message"].startswith("customers.1.partner: ")
@@ -220,7 +252,9 @@ def test_body_over_the_limit_is_413_when_streamed(client):
         for _ in range(predict.MAX_BODY_BYTES // 65536 + 2):
             yield b" " * 65536
 
-    r = client.post("/predict/batch", content=chunks(), headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/predict/batch", content=chunks(), headers={"Content-Type": "application/json"}
+    )
     assert r.request.headers.get("transfer-encoding") == "chunked"
     assert r.status_code == 413
 
@@ -236,7 +270,11 @@ def test_streamed_body_under_the_limit_is_served(client):
 
 
 def test_bad_content_length_is_400(client):
-    r = client.post("/predict", content=b"{}", headers={"Content-Type": "application/json", "Content-Length": "x"})
+    r = client.post(
+        "/predict",
+        content=b"{}",
+        headers={"Content-Type": "application/json", "Content-Length": "x"},
+    )
     assert r.status_code == 400
 
 
@@ -285,13 +323,18 @@ def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path):
     """A model trained on a contract value the API rejects (or missing one) is refused."""
     customers = random_customers(200, seed=3)
     customers[0] = {**customers[0], "contract": "weekly"}
-    model = Pipeline([("dictvectorizer", DictVectorizer(sparse=False)),
-                      ("logisticregression", LogisticRegression(max_iter=1000))])
+    model = Pipeline(
+        [
+            ("dictvectorizer", DictVectorizer(sparse=False)),
+            ("logisticregression", LogisticRegression(max_iter=1000)),
+        ]
+    )
     model.fit(customers, [i % 2 for i in range(len(customers))])
     path = tmp_path / "other.bin"
     path.write_bytes(pickle.dumps(model))
-    path.with_suffix(".json").write_text(json.dumps(
-        {**META, "sha256": io.sha256_file(path), "trained_at": "now"}))
+    path.with_suffix(".json").write_text(
+        json.dumps({**META, "sha256": io.sha256_file(path), "trained_at": "now"})
+    )
     start_fails(monkeypatch, path, "features do not match the request schema")
 
 
@@ -302,10 +345,15 @@ def test_fast_lane_answers_exactly_like_the_fastapi_routes(client):
     """``predict.app`` answers the POST endpoints without FastAPI's routing; ``predict.api``
     is the plain FastAPI app with the same endpoints: every answer must be identical."""
     bodies = [json.dumps(c).encode() for c in random_customers(20, seed=7)]
-    bodies += [json.dumps({**EXAMPLE, "tenure": -1}).encode(), b"{", b"[]", b"",
-               json.dumps({"customers": [EXAMPLE] * 3}).encode(),
-               json.dumps({"customers": [EXAMPLE] * (predict.MAX_BATCH + 1)}).encode(),
-               b" " * (predict.MAX_BODY_BYTES + 1)]
+    bodies += [
+        json.dumps({**EXAMPLE, "tenure": -1}).encode(),
+        b"{",
+        b"[]",
+        b"",
+        json.dumps({"customers": [EXAMPLE] * 3}).encode(),
+        json.dumps({"customers": [EXAMPLE] * (predict.MAX_BATCH + 1)}).encode(),
+        b" " * (predict.MAX_BODY_BYTES + 1),
+    ]
     with TestClient(predict.api) as plain:
         for path in ("/predict", "/predict/batch"):
             for body in bodies:

@@ -36,14 +36,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def image(docker):
-    proc = subprocess.run([docker, "build", "--network", "host", "-q", "-t", TAG, str(MODULE)],
-                          capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [docker, "build", "--network", "host", "-q", "-t", TAG, str(MODULE)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return TAG
 
 
 def running(docker, name: str) -> bool:
-    out = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True)
+    out = subprocess.run(
+        [docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True, text=True
+    )
     return out.stdout.strip() == "true"
 
 
@@ -51,12 +57,18 @@ def running(docker, name: str) -> bool:
 def service(docker, image):
     port, name = free_port(), f"churn-service-test-{uuid.uuid4().hex[:8]}"
     try:
-        subprocess.run([docker, "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", image],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [docker, "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", image],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
-                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2))
+                health = json.load(
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                )
                 break
             except OSError:
                 logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
@@ -70,8 +82,12 @@ def service(docker, image):
 
 def test_test_py_gets_the_pipelines_answer(service):
     _, port, _ = service
-    proc = subprocess.run([sys.executable, str(MODULE / "test.py"), "--url", f"http://127.0.0.1:{port}/predict"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(MODULE / "test.py"), "--url", f"http://127.0.0.1:{port}/predict"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout.splitlines()[0])
     with open(MODEL, "rb") as fh:
@@ -89,20 +105,51 @@ def test_health_names_the_committed_model(service):
 
 def test_runs_as_non_root_with_a_healthcheck(docker, service, image):
     name, _, _ = service
-    uid = subprocess.run([docker, "exec", name, "id", "-u"], capture_output=True, text=True, timeout=30)
+    uid = subprocess.run(
+        [docker, "exec", name, "id", "-u"], capture_output=True, text=True, timeout=30
+    )
     assert uid.returncode == 0 and uid.stdout.strip() != "0"
-    check = subprocess.run([docker, "image", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", image],
-                           capture_output=True, text=True, timeout=30)
+    check = subprocess.run(
+        [docker, "image", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", image],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert "/health" in check.stdout
-    bad = subprocess.run([docker, "exec", name, "python", "-c", "import urllib.request, os; "
-                          "urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['PORT'], timeout=2)"],
-                         capture_output=True, text=True, timeout=30)
+    bad = subprocess.run(
+        [
+            docker,
+            "exec",
+            name,
+            "python",
+            "-c",
+            "import urllib.request, os; "
+            "urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['PORT'], timeout=2)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert bad.returncode == 0, bad.stderr  # the HEALTHCHECK command itself succeeds
 
 
 def test_refuses_to_start_without_its_model(docker, image):
-    proc = subprocess.run([docker, "run", "--rm", "--network", "host", "-e", f"PORT={free_port()}",
-                           "-e", "MODEL_PATH=/app/model/missing.bin", image],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-e",
+            f"PORT={free_port()}",
+            "-e",
+            "MODEL_PATH=/app/model/missing.bin",
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "refusing to start" in proc.stderr and "no model file" in proc.stderr

@@ -35,8 +35,9 @@ def test_no_server_error_from_schema_generated_requests(schema, path, method, mo
     operation = schema[path][method]
     seen: dict[int, int] = {}
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         response = case.call()
@@ -45,7 +46,11 @@ def test_no_server_error_from_schema_generated_requests(schema, path, method, mo
         if mode == POSITIVE:
             assert response.status_code == 200, (response.text, case.body)
         else:
-            assert response.status_code in (413, 422), (response.status_code, response.text, case.body)
+            assert response.status_code in (413, 422), (
+                response.status_code,
+                response.text,
+                case.body,
+            )
 
     check()
     assert sum(seen.values()) >= (1 if method == "GET" else 20)  # the fuzzer really ran

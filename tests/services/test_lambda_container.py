@@ -24,7 +24,14 @@ pytestmark = pytest.mark.docker
 
 MODULE = paths.module_dir("09-serverless")
 TEST_PY = MODULE / "test.py"
-CONTEXT_FILES = ["Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "hair_lambda.py", "lambda_function.py"]
+CONTEXT_FILES = [
+    "Dockerfile",
+    ".dockerignore",
+    "pyproject.toml",
+    "uv.lock",
+    "hair_lambda.py",
+    "lambda_function.py",
+]
 
 
 def free_port() -> int:
@@ -34,8 +41,12 @@ def free_port() -> int:
 
 
 def invoke(endpoint: str, *args: str, timeout: float = 30) -> dict:
-    proc = subprocess.run([sys.executable, str(TEST_PY), "--endpoint", endpoint, *args],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(TEST_PY), "--endpoint", endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -55,8 +66,12 @@ def image(docker, tmp_path_factory):
     else:
         build.write_tiny_model(ctx / "model")
     tag = "hair-classifier:pytest"
-    proc = subprocess.run([docker, "build", "--network", "host", "-q", "-t", tag, str(ctx)],
-                          capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [docker, "build", "--network", "host", "-q", "-t", tag, str(ctx)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return tag, hl.HairClassifier(ctx / "model" / "hair_classifier.onnx")
 
@@ -68,10 +83,28 @@ def endpoint(docker, image):
     name = f"hair-lambda-test-{uuid.uuid4().hex[:8]}"
     try:
         # as a non-root user, like Lambda (the files must be world-readable)
-        subprocess.run([docker, "run", "-d", "--rm", "--name", name, "--network", "host", "--user", "993:990",
-                        "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
-                        "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}", tag],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                docker,
+                "run",
+                "-d",
+                "--rm",
+                "--name",
+                name,
+                "--network",
+                "host",
+                "--user",
+                "993:990",
+                "-e",
+                f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
+                "-e",
+                f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}",
+                tag,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
         deadline = time.monotonic() + 60
         while True:  # the emulator needs a moment to listen
@@ -85,7 +118,9 @@ def endpoint(docker, image):
         logs = subprocess.run([docker, "logs", name], capture_output=True, text=True)
         print(logs.stdout[-2000:], logs.stderr[-2000:])
         subprocess.run([docker, "rm", "-f", name], capture_output=True)
-        gone = subprocess.run([docker, "ps", "-aq", "--filter", f"name={name}"], capture_output=True, text=True)
+        gone = subprocess.run(
+            [docker, "ps", "-aq", "--filter", f"name={name}"], capture_output=True, text=True
+        )
         assert gone.stdout.strip() == "", f"container {name} was not removed"
 
 
@@ -109,11 +144,31 @@ def test_bad_input_and_private_urls_answer_400_in_the_container(endpoint):
 
 def test_image_holds_no_heavy_frameworks(docker, image):
     tag, _ = image
-    proc = subprocess.run([docker, "run", "--rm", "--network", "host", "--entrypoint", "python", tag, "-c",
-                           "import importlib.util as u, json; print(json.dumps({m: u.find_spec(m) is not None "
-                           "for m in ['tensorflow', 'keras', 'sklearn', 'onnxruntime', 'PIL', 'numpy']}))"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            docker,
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--entrypoint",
+            "python",
+            tag,
+            "-c",
+            "import importlib.util as u, json; print(json.dumps({m: u.find_spec(m) is not None "
+            "for m in ['tensorflow', 'keras', 'sklearn', 'onnxruntime', 'PIL', 'numpy']}))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found == {"tensorflow": False, "keras": False, "sklearn": False,
-                     "onnxruntime": True, "PIL": True, "numpy": True}
+    assert found == {
+        "tensorflow": False,
+        "keras": False,
+        "sklearn": False,
+        "onnxruntime": True,
+        "PIL": True,
+        "numpy": True,
+    }

@@ -37,7 +37,9 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hair_images():
     root = datasets.unpack("hair-type") / "data" / "test"
-    return sorted((root / "curly").glob("*.jpg"))[:3] + sorted((root / "straight").glob("*.jpg"))[:3]
+    return (
+        sorted((root / "curly").glob("*.jpg"))[:3] + sorted((root / "straight").glob("*.jpg"))[:3]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,10 @@ def test_api_gateway_event_gets_proxy_response(tiny, jpeg_bytes):
     result = hl.handle(event, tiny)
     assert result["statusCode"] == 200 and result["headers"]["Content-Type"] == "application/json"
     assert json.loads(result["body"]) == hl.handle({"image_b64": b64(jpeg_bytes)}, tiny)
-    encoded = {"body": b64(json.dumps({"image_b64": b64(jpeg_bytes)}).encode()), "isBase64Encoded": True}
+    encoded = {
+        "body": b64(json.dumps({"image_b64": b64(jpeg_bytes)}).encode()),
+        "isBase64Encoded": True,
+    }
     assert hl.handle(encoded, tiny) == result
     bad = hl.handle({"body": "{not json"}, tiny)
     assert bad["statusCode"] == 400 and "JSON" in json.loads(bad["body"])["error"]
@@ -99,7 +104,9 @@ def test_gif_uses_first_frame_and_png_rgba_is_converted(tiny):
     red = hl.handle({"image_b64": b64(buf.getvalue())}, tiny)
     buf2 = io.BytesIO()
     frames[0].save(buf2, format="PNG")
-    assert red["logit"] == pytest.approx(hl.handle({"image_b64": b64(buf2.getvalue())}, tiny)["logit"], abs=1e-5)
+    assert red["logit"] == pytest.approx(
+        hl.handle({"image_b64": b64(buf2.getvalue())}, tiny)["logit"], abs=1e-5
+    )
     rgba = io.BytesIO()
     Image.new("RGBA", (30, 30), (10, 200, 30, 0)).save(rgba, format="PNG")
     assert "prediction" in hl.handle({"image_b64": b64(rgba.getvalue())}, tiny)
@@ -110,7 +117,9 @@ def test_lambda_function_module_loads_model_once(tmp_path, monkeypatch, jpeg_byt
     monkeypatch.setenv("MODEL_PATH", str(model))
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("lf_under_test", paths.module_dir("09-serverless") / "lambda_function.py")
+    spec = importlib.util.spec_from_file_location(
+        "lf_under_test", paths.module_dir("09-serverless") / "lambda_function.py"
+    )
     lf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lf)
     session = lf.MODEL.session
@@ -147,22 +156,37 @@ def test_sigmoid_is_stable():
 
 
 # ---------------------------------------------------------------- bad input, no URL
-@pytest.mark.parametrize("event, fragment", [
-    (None, "JSON object"), ([], "JSON object"), ("url", "JSON object"), (42, "JSON object"),
-    ({}, "exactly one"), ({"foo": 1}, "exactly one"),
-    ({"url": "https://a.b/c.jpg", "image_b64": "AAAA"}, "exactly one"),
-    ({"url": 5}, "non-empty string"), ({"url": ""}, "non-empty string"), ({"url": None}, "non-empty string"),
-    ({"url": "http://x/" + "a" * 3000}, "2048"),
-    ({"url": "ftp://example.com/a.jpg"}, "http and https"), ({"url": "file:///etc/passwd"}, "http and https"),
-    ({"url": "javascript:alert(1)"}, "http and https"), ({"url": "example.com/a.jpg"}, "http and https"),
-    ({"url": "http://"}, "no host"), ({"url": "http://user:pw@example.com/a.jpg"}, "credentials"),
-    ({"url": "http://example.com:99999/a.jpg"}, "port"),
-    ({"image_b64": 12}, "base64 string"), ({"image_b64": ""}, "base64 string"),
-    ({"image_b64": "not base64!!"}, "not valid base64"),
-    ({"image_b64": b64(b"plain text, not an image")}, "not a decodable image"),
-    ({"body": None}, "empty"), ({"body": "[1, 2]"}, "JSON object"), ({"body": "{}"}, "exactly one"),
-    ({"body": "!!!", "isBase64Encoded": True}, "base64"),
-])
+@pytest.mark.parametrize(
+    "event, fragment",
+    [
+        (None, "JSON object"),
+        ([], "JSON object"),
+        ("url", "JSON object"),
+        (42, "JSON object"),
+        ({}, "exactly one"),
+        ({"foo": 1}, "exactly one"),
+        ({"url": "https://a.b/c.jpg", "image_b64": "AAAA"}, "exactly one"),
+        ({"url": 5}, "non-empty string"),
+        ({"url": ""}, "non-empty string"),
+        ({"url": None}, "non-empty string"),
+        ({"url": "http://x/" + "a" * 3000}, "2048"),
+        ({"url": "ftp://example.com/a.jpg"}, "http and https"),
+        ({"url": "file:///etc/passwd"}, "http and https"),
+        ({"url": "javascript:alert(1)"}, "http and https"),
+        ({"url": "example.com/a.jpg"}, "http and https"),
+        ({"url": "http://"}, "no host"),
+        ({"url": "http://user:pw@example.com/a.jpg"}, "credentials"),
+        ({"url": "http://example.com:99999/a.jpg"}, "port"),
+        ({"image_b64": 12}, "base64 string"),
+        ({"image_b64": ""}, "base64 string"),
+        ({"image_b64": "not base64!!"}, "not valid base64"),
+        ({"image_b64": b64(b"plain text, not an image")}, "not a decodable image"),
+        ({"body": None}, "empty"),
+        ({"body": "[1, 2]"}, "JSON object"),
+        ({"body": "{}"}, "exactly one"),
+        ({"body": "!!!", "isBase64Encoded": True}, "base64"),
+    ],
+)
 def test_bad_events_answer_400(tiny, event, fragment):
     result = hl.handle(event, tiny)
     if isinstance(event, dict) and "body" in event:
@@ -172,12 +196,16 @@ def test_bad_events_answer_400(tiny, event, fragment):
 
 
 def test_truncated_and_oversized_inline_images(tiny, jpeg_bytes, monkeypatch):
-    assert_400(hl.handle({"image_b64": b64(jpeg_bytes[: len(jpeg_bytes) // 3])}, tiny), "not a decodable")
+    assert_400(
+        hl.handle({"image_b64": b64(jpeg_bytes[: len(jpeg_bytes) // 3])}, tiny), "not a decodable"
+    )
     monkeypatch.setattr(hl, "MAX_BYTES", 1000)
     assert_400(hl.handle({"image_b64": b64(jpeg_bytes)}, tiny), "limit")
 
 
-@pytest.mark.parametrize("size", [(10_000, 10_000), (7_000, 7_000)])  # > 2x and > 1x the pixel limit
+@pytest.mark.parametrize(
+    "size", [(10_000, 10_000), (7_000, 7_000)]
+)  # > 2x and > 1x the pixel limit
 def test_decompression_bombs_are_refused(tiny, size):
     data = png_bytes(size)
     assert len(data) < 200_000  # tiny file, huge image
@@ -200,17 +228,25 @@ def test_internal_errors_answer_500(jpeg_bytes):
         def predict(self, img):
             raise RuntimeError("boom")
 
-    assert hl.handle({"image_b64": b64(jpeg_bytes)}, Broken()) == {"statusCode": 500, "error": "internal error"}
+    assert hl.handle({"image_b64": b64(jpeg_bytes)}, Broken()) == {
+        "statusCode": 500,
+        "error": "internal error",
+    }
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["url", "image_b64", "body", "x"]), c, max_size=3),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(st.sampled_from(["url", "image_b64", "body", "x"]), c, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(event=json_values)
 def test_arbitrary_events_never_raise(tiny, event, monkeypatch):
     monkeypatch.setattr(hl, "CONNECT_TIMEOUT", 0.2)
@@ -220,11 +256,21 @@ def test_arbitrary_events_never_raise(tiny, event, monkeypatch):
 
 
 # ---------------------------------------------------------------- URLs and the SSRF policy
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/a.jpg", "http://localhost:9/a.jpg", "http://169.254.169.254/latest/meta-data/",
-    "http://10.0.0.1/a.jpg", "http://192.168.1.1/a.jpg", "http://[::1]:9/a.jpg", "http://0.0.0.0:9/a.jpg",
-    "http://[::ffff:127.0.0.1]:9/a.jpg", "http://100.64.0.1/a.jpg", "http://224.0.0.1/a.jpg",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/a.jpg",
+        "http://localhost:9/a.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/a.jpg",
+        "http://192.168.1.1/a.jpg",
+        "http://[::1]:9/a.jpg",
+        "http://0.0.0.0:9/a.jpg",
+        "http://[::ffff:127.0.0.1]:9/a.jpg",
+        "http://100.64.0.1/a.jpg",
+        "http://224.0.0.1/a.jpg",
+    ],
+)
 def test_private_addresses_are_refused_by_default(tiny, url, monkeypatch):
     monkeypatch.delenv("ALLOW_PRIVATE_URLS", raising=False)
     assert_400(hl.handle({"url": url}, tiny), "non-public address")
@@ -277,6 +323,7 @@ def server(jpeg_bytes):
             self.send_response(302)
             self.send_header("Location", to)
             self.end_headers()
+
         return go
 
     def slow(self):
@@ -302,8 +349,12 @@ def server(jpeg_bytes):
         "/no-type": lambda s: s.send(200, "", jpeg_bytes),
         "/fake.jpg": lambda s: s.send(200, "image/jpeg", b"GIF89a but not really"),
         "/bomb.png": lambda s: s.send(200, "image/png", png_bytes((10_000, 10_000))),
-        "/declared-huge": lambda s: (s.send_response(200), s.send_header("Content-Type", "image/jpeg"),
-                                     s.send_header("Content-Length", str(10**9)), s.end_headers()),
+        "/declared-huge": lambda s: (
+            s.send_response(200),
+            s.send_header("Content-Type", "image/jpeg"),
+            s.send_header("Content-Length", str(10**9)),
+            s.end_headers(),
+        ),
         "/huge": _stream,
         "/trickle": lambda s: _stream(s, chunk=b"\xff", n=100, pause=0.2),
         "/trickle-slowly": lambda s: _stream(s, chunk=b"\xff", n=5, pause=1.5),
@@ -339,15 +390,25 @@ def test_good_urls(tiny, server, limits, jpeg_bytes, path):
     assert result == hl.handle({"image_b64": b64(jpeg_bytes)}, tiny)
 
 
-@pytest.mark.parametrize("path, fragment, max_seconds", [
-    ("/missing.jpg", "HTTP 404", 2), ("/error", "HTTP 500", 2),
-    ("/page.html", "content type is 'text/html'", 2), ("/no-type", "content type", 2),
-    ("/fake.jpg", "not a decodable image", 2), ("/bomb.png", "exceed", 5),
-    ("/declared-huge", "limit", 2), ("/huge", "exceeds the limit", 3),
-    ("/slow", "timed out", 2.5), ("/trickle", "longer than", 3), ("/trickle-headers", "longer than", 3),
-    ("/trickle-slowly", "timed out", 3),  # a pause longer than the read timeout mid-body
-    ("/redirect-loop", "redirects", 2), ("/redirect-ftp", "http and https", 2),
-])
+@pytest.mark.parametrize(
+    "path, fragment, max_seconds",
+    [
+        ("/missing.jpg", "HTTP 404", 2),
+        ("/error", "HTTP 500", 2),
+        ("/page.html", "content type is 'text/html'", 2),
+        ("/no-type", "content type", 2),
+        ("/fake.jpg", "not a decodable image", 2),
+        ("/bomb.png", "exceed", 5),
+        ("/declared-huge", "limit", 2),
+        ("/huge", "exceeds the limit", 3),
+        ("/slow", "timed out", 2.5),
+        ("/trickle", "longer than", 3),
+        ("/trickle-headers", "longer than", 3),
+        ("/trickle-slowly", "timed out", 3),  # a pause longer than the read timeout mid-body
+        ("/redirect-loop", "redirects", 2),
+        ("/redirect-ftp", "http and https", 2),
+    ],
+)
 def test_bad_urls_answer_400_quickly(tiny, server, limits, path, fragment, max_seconds):
     start = time.monotonic()
     assert_400(hl.handle({"url": server + path}, tiny), fragment)
@@ -377,13 +438,18 @@ def test_unreachable_and_unresolvable_hosts(tiny, monkeypatch):
 # ---------------------------------------------------------------- the client and the build script
 def test_client_events(tmp_path, jpeg_bytes):
     client = paths.load_script("09-serverless", "test")
-    assert client.event_for("https://example.com/a.jpg", None) == {"url": "https://example.com/a.jpg"}
+    assert client.event_for("https://example.com/a.jpg", None) == {
+        "url": "https://example.com/a.jpg"
+    }
     img = tmp_path / "a.jpg"
     img.write_bytes(jpeg_bytes)
     assert base64.b64decode(client.event_for(None, img)["image_b64"]) == jpeg_bytes
     with pytest.raises(SystemExit):
         client.event_for(None, tmp_path / "missing.jpg")
-    assert client.main(["--image", str(img), "--endpoint", "http://127.0.0.1:9/x", "--timeout", "2"]) == 2
+    assert (
+        client.main(["--image", str(img), "--endpoint", "http://127.0.0.1:9/x", "--timeout", "2"])
+        == 2
+    )
 
 
 def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
@@ -409,9 +475,28 @@ def https_server(tmp_path_factory, jpeg_bytes):
     if not shutil.which("openssl"):
         pytest.skip("no openssl command to make a test certificate")
     d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(d / "key.pem"),
+            "-out",
+            str(d / "cert.pem"),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     _Server.routes.setdefault("/good.jpg", lambda s: s.send(200, "image/jpeg", jpeg_bytes))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Server)
     httpd.daemon_threads = True
@@ -424,7 +509,9 @@ def https_server(tmp_path_factory, jpeg_bytes):
     httpd.server_close()
 
 
-def test_https_verifies_the_certificate_and_the_host_name(tiny, server, https_server, limits, monkeypatch, jpeg_bytes):
+def test_https_verifies_the_certificate_and_the_host_name(
+    tiny, server, https_server, limits, monkeypatch, jpeg_bytes
+):
     import ssl
 
     port, cert = https_server

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import shutil
 import tempfile
 import urllib.error
@@ -24,11 +23,11 @@ from urllib.parse import urlparse
 
 from tqdm import tqdm  # plain bars: notebooks here have no ipywidgets
 
-from zoomcamp import archives, io, paths
+from zoomcamp import archives, io, paths, settings
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger(__name__)
-MIRROR_ENV = "ZOOMCAMP_DATA_MIRROR"
+MIRROR_ENV = settings.DATA_MIRROR.name
 _RAW = "https://raw.githubusercontent.com"
 _GH = "https://github.com"
 _HW05 = f"{_GH}/DataTalksClub/machine-learning-zoomcamp/raw/refs/heads/main/cohorts/2025/05-deployment/homework"
@@ -229,9 +228,9 @@ def _copy_with_progress(read: Callable[[int], bytes], total: int | None, out, de
 
 
 def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
-    mirror = os.environ.get(MIRROR_ENV)
-    if mirror:
-        source = Path(mirror).expanduser() / ds.mirror_relpath
+    mirror = settings.DATA_MIRROR.value()
+    if mirror is not None:
+        source = mirror / ds.mirror_relpath
         if not source.is_file():
             raise DatasetUnavailable(
                 f"{ds.name}: {MIRROR_ENV}={mirror} is set but {source} does not exist"

@@ -1,40 +1,54 @@
 """Every path the project uses, anchored at the repository root (never the working directory).
 
-The data, models and reports folders can be moved with environment variables, which the
-tests use to keep their files out of the checkout.
+The data, models, reports and run-log folders can be moved with the environment variables
+declared in :mod:`zoomcamp.settings`; the tests use them to keep their files out of the
+checkout. In fast mode (``ZOOMCAMP_FAST=1``) models and reports default to ``.fast/``, so a
+smoke run never overwrites the committed reports.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
+
+from zoomcamp import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR_PATTERN = re.compile(r"^\d\d-[a-z0-9-]+$")
+FAST_ROOT = REPO_ROOT / ".fast"
 
 
-def _dir(env: str, default: Path) -> Path:
-    value = os.environ.get(env)
-    return Path(value).expanduser().resolve() if value else default
+def _dir(setting: settings.Setting, name: str) -> Path:
+    value = setting.value()
+    if value is not None:
+        return value
+    return (FAST_ROOT if settings.fast_mode() else REPO_ROOT) / name
 
 
 def data_dir() -> Path:
-    """Downloaded datasets and unpacked archives (git-ignored)."""
-    return _dir("ZOOMCAMP_DATA_DIR", REPO_ROOT / "data")
+    """Downloaded datasets and unpacked archives (git-ignored, shared by fast and full runs)."""
+    value = settings.DATA_DIR.value()
+    return value if value is not None else REPO_ROOT / "data"
 
 
 def models_dir() -> Path:
-    """Trained models with their metadata (git-ignored)."""
-    return _dir("ZOOMCAMP_MODELS_DIR", REPO_ROOT / "models")
+    """Trained models, one folder ``models/<name>/`` each (git-ignored)."""
+    return _dir(settings.MODELS_DIR, "models")
+
+
+def model_dir(name: str) -> Path:
+    """The one location of a model: ``models/<name>/``."""
+    return models_dir() / name
 
 
 def reports_dir() -> Path:
-    """Metrics (JSON) and figures (PNG) that the README links to (committed)."""
-    return _dir("ZOOMCAMP_REPORTS_DIR", REPO_ROOT / "reports")
+    """Metrics (JSON) and figures (PNG) that the READMEs link to (committed)."""
+    return _dir(settings.REPORTS_DIR, "reports")
+
+
+def runs_dir() -> Path:
+    """Run logs: timings and machine load (git-ignored)."""
+    return _dir(settings.RUNS_DIR, "runs")
 
 
 def module_dir(module: str) -> Path:
@@ -49,31 +63,3 @@ def module_dir(module: str) -> Path:
 def module_dirs() -> list[Path]:
     """All module folders (``NN-name``) in course order."""
     return sorted(p for p in REPO_ROOT.iterdir() if p.is_dir() and MODULE_DIR_PATTERN.match(p.name))
-
-
-def load_script(module: str, name: str) -> ModuleType:
-    """Import ``<module>/<name>.py`` under a unique name (``m02_regression.train``).
-
-    Several modules have a ``train.py`` or ``homework.py``; importing them by their plain
-    names in one process would make them shadow each other. The module folder is put on
-    ``sys.path`` so the script's own sibling imports keep working.
-    """
-    folder = module_dir(module)
-    path = folder / f"{name}.py"
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    unique = "m" + module.replace("-", "_") + "." + name
-    if unique in sys.modules:
-        return sys.modules[unique]
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(unique, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[unique] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except BaseException:
-        del sys.modules[unique]
-        raise
-    return mod

@@ -10,12 +10,12 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import service_files
 from sklearn.model_selection import train_test_split
 
-from zoomcamp import paths
 from zoomcamp.errors import ZoomcampError
 
-churn = paths.load_script("03-classification", "churn")
+churn = service_files.load("03-classification", "churn")
 
 EXPECTED_FEATURES = [
     "gender", "seniorcitizen", "partner", "dependents", "phoneservice", "multiplelines",

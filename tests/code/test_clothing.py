@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import service_files
 from PIL import Image
 
-from zoomcamp import paths
 from zoomcamp.errors import ZoomcampError
 
-clothing = paths.load_script("08-deep-learning", "clothing")
+clothing = service_files.load("08-deep-learning", "clothing")
 
 SIZE = 75  # Xception's smallest input is 71x71; the lesson uses 150
 CLASSES = ("hat", "pants", "shoes")

@@ -9,6 +9,7 @@ import tomllib
 
 import numpy as np
 import pytest
+import service_files
 from scipy.special import expit
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -17,9 +18,9 @@ from sklearn.pipeline import Pipeline
 from zoomcamp import paths
 
 MODULE = paths.module_dir("05-deployment")
-scoring = paths.load_script("05-deployment", "churn_scoring")
-predict = paths.load_script("05-deployment", "predict")
-client = paths.load_script("05-deployment", "test")
+scoring = service_files.load("05-deployment", "churn_scoring")
+predict = service_files.load("05-deployment", "predict")
+client = service_files.load("05-deployment", "test")
 
 
 def locked_version(lock_path, name: str) -> list[str]:

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import service_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics
@@ -17,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from zoomcamp import paths
 
-ev = paths.load_script("04-evaluation", "evaluation")
+ev = service_files.load("04-evaluation", "evaluation")
 
 
 def _random(seed, n, ties=None):

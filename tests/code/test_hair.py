@@ -8,12 +8,11 @@ import statistics
 
 import numpy as np
 import pytest
+import service_files
 from PIL import Image
 
-from zoomcamp import paths
-
-hair = paths.load_script("08-deep-learning", "hair")
-hair_model = paths.load_script("08-deep-learning", "hair_model")
+hair = service_files.load("08-deep-learning", "hair")
+hair_model = service_files.load("08-deep-learning", "hair_model")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -202,7 +201,7 @@ def test_dataset_batches_shuffles_and_keeps_labels():
 
 
 def test_homework_statistics_from_history():
-    homework = paths.load_script("08-deep-learning", "homework")
+    homework = service_files.load("08-deep-learning", "homework")
     loss = [0.69, 0.6, 0.55, 0.5, 0.46, 0.41, 0.38, 0.33, 0.3, 0.25, 0.5, 0.48, 0.47, 0.46, 0.45]
     acc = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.8, 0.82, 0.86, 0.9, 0.7, 0.72, 0.74, 0.75, 0.76]
     val_loss = [0.7] * 10 + [0.6, 0.62, 0.58, 0.61, 0.59]

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import service_files
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import homework, paths
+from zoomcamp import homework
 from zoomcamp.errors import ZoomcampError
 
-leads = paths.load_script("03-classification", "leads")
-hw03 = paths.load_script("03-classification", "homework")
-hw04 = paths.load_script("04-evaluation", "homework")
+leads = service_files.load("03-classification", "leads")
+hw03 = service_files.load("03-classification", "homework")
+hw04 = service_files.load("04-evaluation", "homework")
 
 
 def _frame(n=300, seed=0):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import service_files
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import mean_squared_error
 
-from zoomcamp import paths
 from zoomcamp.errors import ZoomcampError
 
-reg = paths.load_script("02-regression", "regression")
+reg = service_files.load("02-regression", "regression")
 
 
 def _data(seed=0, n=200, d=5):

@@ -4,10 +4,11 @@ values, and prepares as the lesson does."""
 from __future__ import annotations
 
 import pandas as pd
+import service_files
 
-from zoomcamp import datasets, paths
+from zoomcamp import datasets
 
-churn = paths.load_script("03-classification", "churn")
+churn = service_files.load("03-classification", "churn")
 
 RAW_COLUMNS = [
     "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",

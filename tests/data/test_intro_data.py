@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import service_files
 
-from zoomcamp import datasets, paths
+from zoomcamp import datasets
 
-intro = paths.load_script("01-intro", "intro")
+intro = service_files.load("01-intro", "intro")
 
 NAMED_COLUMNS = {
     "origin",

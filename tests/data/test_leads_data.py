@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import service_files
 
-from zoomcamp import datasets, paths
+from zoomcamp import datasets
 
-leads = paths.load_script("03-classification", "leads")
+leads = service_files.load("03-classification", "leads")
 
 
 def test_raw_lead_scoring_shape_and_gaps():

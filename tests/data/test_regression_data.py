@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import service_files
 
-from zoomcamp import datasets, paths
+from zoomcamp import datasets
 
-reg = paths.load_script("02-regression", "regression")
+reg = service_files.load("02-regression", "regression")
 
 CAR_PRICE_COLUMNS = [
     "make",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+import service_files
 
 from zoomcamp import paths
 from zoomcamp.errors import ZoomcampError
 
-hw = paths.load_script("05-deployment", "homework")
+hw = service_files.load("05-deployment", "homework")
 LOCK = paths.module_dir("05-deployment") / "hw-sklearn161" / "uv.lock"
 
 

@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import pytest
+import service_files
 
 from zoomcamp import datasets, paths
 from zoomcamp.errors import ZoomcampError
 
-churn = paths.load_script("03-classification", "churn")
+churn = service_files.load("03-classification", "churn")
 TRAIN = paths.module_dir("03-classification") / "train.py"
 
 
@@ -115,7 +116,7 @@ def test_validation_accuracy_band():
 
 @pytest.mark.slow
 def test_cv_picks_the_best_c(tmp_path, monkeypatch):
-    train = paths.load_script("03-classification", "train")
+    train = service_files.load("03-classification", "train")
     monkeypatch.setattr(train, "C_GRID", [0.001, 1.0])
     meta = train.train(tmp_path / "m.bin")
     cv = meta["metrics"]["cv_auc"]

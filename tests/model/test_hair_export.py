@@ -7,12 +7,13 @@ import json
 
 import numpy as np
 import pytest
+import service_files
 
-from zoomcamp import io, paths
+from zoomcamp import io
 
-hair = paths.load_script("08-deep-learning", "hair")
-train = paths.load_script("08-deep-learning", "train")
-export = paths.load_script("08-deep-learning", "export")
+hair = service_files.load("08-deep-learning", "hair")
+train = service_files.load("08-deep-learning", "train")
+export = service_files.load("08-deep-learning", "export")
 
 pytestmark = pytest.mark.slow
 

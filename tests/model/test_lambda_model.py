@@ -17,18 +17,19 @@ import sys
 
 import numpy as np
 import pytest
+import service_files
 from PIL import Image
 
 from zoomcamp import datasets, paths
 from zoomcamp import io as zio
 
-hl = paths.load_script("09-serverless", "hair_lambda")
+hl = service_files.load("09-serverless", "hair_lambda")
 DL = paths.module_dir("08-deep-learning")
 
 
 @pytest.fixture(scope="module")
 def hair():
-    return paths.load_script("08-deep-learning", "hair")
+    return service_files.load("08-deep-learning", "hair")
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_metadata_preprocessing_is_what_the_handler_does(quick_export):
 
 
 def _compare_with_keras(hair, keras_path, onnx_path, images):
-    model, _ = paths.load_script("08-deep-learning", "hair_model").load_model(keras_path)
+    model, _ = service_files.load("08-deep-learning", "hair_model").load_model(keras_path)
     clf = hl.HairClassifier(onnx_path)
     x = np.stack([hair.load_image(p) for p in images])
     keras_logits = model.predict(x, verbose=0).reshape(-1).astype(np.float64)

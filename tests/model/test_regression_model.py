@@ -8,10 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+import service_files
 
 from zoomcamp import paths
 
-reg = paths.load_script("02-regression", "regression")
+reg = service_files.load("02-regression", "regression")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import shutil
 
 import numpy as np
 import pytest
+import service_files
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,9 +24,9 @@ from sklearn.pipeline import Pipeline
 
 from zoomcamp import io, paths
 
-predict = paths.load_script("05-deployment", "predict")
-scoring = paths.load_script("05-deployment", "churn_scoring")
-churn = paths.load_script("03-classification", "churn")
+predict = service_files.load("05-deployment", "predict")
+scoring = service_files.load("05-deployment", "churn_scoring")
+churn = service_files.load("03-classification", "churn")
 
 MODEL = paths.module_dir("05-deployment") / "model" / "churn-model.bin"
 META = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))

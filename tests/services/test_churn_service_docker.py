@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 
 import pytest
+import service_files
 
 from zoomcamp import paths
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.docker
 MODULE = paths.module_dir("05-deployment")
 MODEL = MODULE / "model" / "churn-model.bin"
 TAG = "churn-service:pytest"
-client = paths.load_script("05-deployment", "test")
+client = service_files.load("05-deployment", "test")
 
 
 def free_port() -> int:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+import service_files
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from zoomcamp import paths
-
-predict = paths.load_script("05-deployment", "predict")
+predict = service_files.load("05-deployment", "predict")
 POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
 EXAMPLES = 150
 

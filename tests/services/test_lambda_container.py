@@ -16,6 +16,7 @@ import time
 import uuid
 
 import pytest
+import service_files
 from PIL import Image
 
 from zoomcamp import datasets, paths
@@ -53,8 +54,8 @@ def invoke(endpoint: str, *args: str, timeout: float = 30) -> dict:
 
 @pytest.fixture(scope="module")
 def image(docker, tmp_path_factory):
-    hl = paths.load_script("09-serverless", "hair_lambda")
-    build = paths.load_script("09-serverless", "build")
+    hl = service_files.load("09-serverless", "hair_lambda")
+    build = service_files.load("09-serverless", "build")
     ctx = tmp_path_factory.mktemp("lambda-context")
     for name in CONTEXT_FILES:
         shutil.copy2(MODULE / name, ctx / name)

@@ -16,14 +16,15 @@ import time
 
 import numpy as np
 import pytest
+import service_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from zoomcamp import datasets, paths
 
-hl = paths.load_script("09-serverless", "hair_lambda")
-build = paths.load_script("09-serverless", "build")
+hl = service_files.load("09-serverless", "hair_lambda")
+build = service_files.load("09-serverless", "build")
 
 W, B = np.array([2.0, -1.0, 0.5]), 0.1  # the tiny model: logit = W . channel means + B
 
@@ -437,7 +438,7 @@ def test_unreachable_and_unresolvable_hosts(tiny, monkeypatch):
 
 # ---------------------------------------------------------------- the client and the build script
 def test_client_events(tmp_path, jpeg_bytes):
-    client = paths.load_script("09-serverless", "test")
+    client = service_files.load("09-serverless", "test")
     assert client.event_for("https://example.com/a.jpg", None) == {
         "url": "https://example.com/a.jpg"
     }

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -19,10 +21,10 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from zoomcamp import datasets, io, modules, paths
+from zoomcamp import datasets, io, modules, paths, settings
 from zoomcamp.errors import ZoomcampError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _run_script(module: modules.Module, script: str, *args: str, capture: bool = False) -> str:
@@ -92,11 +94,48 @@ def cmd_homework(args: argparse.Namespace) -> None:
         _run_script(module, module.homework or "homework.py")
 
 
+def _check_outputs(module: modules.Module, since_ns: int) -> None:
+    """Every file ``module.toml`` lists under ``outputs`` was (re)written during this run."""
+    folder = paths.reports_dir() / module.name
+    stale = [
+        name
+        for name in module.outputs
+        if not (folder / name).is_file() or (folder / name).stat().st_mtime_ns < since_ns
+    ]
+    if stale:
+        raise ZoomcampError(
+            f"{module.name}: the steps did not write {', '.join(stale)} under {folder} "
+            "(listed as outputs in module.toml)"
+        )
+
+
+def _write_run_log(timings: dict[str, float]) -> None:
+    """Timings and machine load go to a git-ignored run log, never into committed reports."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    log = {
+        "command": "reproduce",
+        "finished_utc": stamp,
+        "fast": settings.fast_mode(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "seconds": {name: round(secs, 1) for name, secs in timings.items()},
+    }
+    path = io.write_json(paths.runs_dir() / f"reproduce-{stamp}.json", log)
+    console.print(f"timings written to {path}")
+
+
 def cmd_reproduce(args: argparse.Namespace) -> None:
     chosen = modules.select(args.modules)
+    if settings.fast_mode():
+        console.print(
+            f"[yellow]fast mode[/] ({settings.FAST.name}): tiny settings, "
+            f"reports to {paths.reports_dir()}, models to {paths.models_dir()}"
+        )
     results, timings = [], {}
     for module in chosen:
         start = time.perf_counter()
+        since_ns = time.time_ns()
         for name in module.datasets:
             ds = datasets.get(name)
             datasets.unpack(name) if ds.is_archive else datasets.fetch(name)
@@ -106,6 +145,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
             result = _homework(module)
             io.write_json(paths.reports_dir() / module.name / "homework.json", result)
             results.append(result)
+        _check_outputs(module, since_ns)
         timings[module.name] = time.perf_counter() - start
     table = Table("module", "q", "value", "option", title="Homework answers (2025)")
     for result in results:
@@ -120,6 +160,15 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     Console().print(table)
     for name, secs in timings.items():
         console.print(f"{name}: {secs:.1f} s")
+    _write_run_log(timings)
+
+
+def cmd_settings(args: argparse.Namespace) -> None:
+    table = Table("variable", "value in force", "meaning")
+    for setting in settings.SETTINGS.values():
+        shown = setting.raw() if setting.is_set() else f"(default) {setting.default}"
+        table.add_row(setting.name, shown, setting.meaning)
+    Console().print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="fetch data, train, answer the homework and write reports")
     p.add_argument("modules", nargs="*", help="modules by name or number (default: all)")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("settings", help="the environment variables the project reads")
+    p.set_defaults(func=cmd_settings)
     return parser
 
 
@@ -156,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command != "settings":
+            settings.check_all()
         args.func(args)
     except ZoomcampError as exc:
         console.print(f"[red]error:[/] {exc}")

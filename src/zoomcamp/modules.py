@@ -4,7 +4,9 @@
     datasets = ["car-price", "car-fuel-efficiency"]   # fetched before anything runs
     steps = [["train.py"], ["export.py", "--quiet"]]  # scripts run in order (repo root as cwd)
     homework = "homework.py"                          # run with --json, answers captured
+    outputs = ["metrics.json", "curve.png"]           # reports/<module>/ files the steps write
 
+``zoomcamp reproduce`` fails when a listed output was not written during the run.
 No central list to edit: a folder ``NN-name/`` with that file is a module.
 """
 
@@ -26,10 +28,23 @@ class Module:
     datasets: list[str] = field(default_factory=list)
     steps: list[list[str]] = field(default_factory=list)
     homework: str | None = None
+    outputs: list[str] = field(default_factory=list)
+
+
+KEYS = {"title", "datasets", "steps", "homework", "outputs"}
 
 
 def load(folder: Path) -> Module:
-    spec = tomllib.loads((folder / "module.toml").read_text(encoding="utf-8"))
+    path = folder / "module.toml"
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ZoomcampError(f"{path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(spec) - KEYS)
+    if unknown:
+        raise ZoomcampError(
+            f"{path}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})"
+        )
     return Module(
         name=folder.name,
         folder=folder,
@@ -37,6 +52,7 @@ def load(folder: Path) -> Module:
         datasets=list(spec.get("datasets", [])),
         steps=[list(s) for s in spec.get("steps", [])],
         homework=spec.get("homework"),
+        outputs=list(spec.get("outputs", [])),
     )
 
 

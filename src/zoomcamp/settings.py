@@ -57,6 +57,9 @@ class Setting:
     def raw(self) -> str:
         return os.environ.get(self.name, self.default)
 
+    def is_set(self) -> bool:
+        return self.name in os.environ
+
     def value(self) -> Any:
         raw = self.raw()
         try:

@@ -1,14 +1,17 @@
-"""The code base passes ruff (the same check as `uv run ruff check .`)."""
+"""The code base passes ruff: lint and format (`uv run ruff check .`, `uv run ruff format --check .`)."""
 
 import subprocess
 import sys
 
+import pytest
+
 from zoomcamp import paths
 
 
-def test_ruff_clean():
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
+def test_ruff_clean(command):
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "ruff", *command],
         cwd=paths.REPO_ROOT,
         capture_output=True,
         text=True,

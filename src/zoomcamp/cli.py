@@ -69,7 +69,12 @@ def cmd_datasets(args: argparse.Namespace) -> None:
             raise ZoomcampError(
                 f"{name}: not downloaded yet (run: uv run zoomcamp datasets fetch {name})"
             )
-        path = datasets.unpack(name) if ds.is_archive else datasets.fetch(name)
+        force = args.action == "fetch" and args.force
+        path = (
+            datasets.unpack(name, force=force)
+            if ds.is_archive
+            else datasets.fetch(name, force=force)
+        )
         console.print(f"{name}: ok  {path}")
 
 
@@ -182,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "fetch", "verify"])
     p.add_argument("names", nargs="*", help="dataset names (default: all)")
     p.add_argument("--all", action="store_true", help="every registered dataset")
+    p.add_argument("--force", action="store_true", help="with fetch: download again even if cached")
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("modules", help="list the course modules and what reproduce runs for each")

@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -227,6 +228,34 @@ def _copy_with_progress(read: Callable[[int], bytes], total: int | None, out, de
         raise ConnectionError(f"connection closed after {done} of {total} bytes")
 
 
+# Statuses worth asking again: the server is busy or briefly broken, not the URL wrong.
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+RETRY_DELAYS = (1.0, 3.0, 9.0)  # seconds before the 2nd, 3rd and 4th attempt
+
+
+def _status_meaning(code: int) -> str:
+    if code in (404, 410):
+        return "the file was moved or removed upstream"
+    if code in (401, 403):
+        return "the server refuses access to it"
+    if code in TRANSIENT_STATUS:
+        return "the server is busy or failing; try again later"
+    return "the server answered with an error"
+
+
+def _offline_hint(ds: Dataset) -> str:
+    return (
+        f"Point {MIRROR_ENV} at a folder laid out as HOST/PATH that holds "
+        f"{ds.mirror_relpath}, or put the file at {ds.local_path()}."
+    )
+
+
+def _download(ds: Dataset, dest: Path, timeout: float) -> None:
+    with urllib.request.urlopen(ds.url, timeout=timeout) as resp, open(dest, "wb") as out:
+        total = resp.headers.get("Content-Length")
+        _copy_with_progress(resp.read, int(total) if total else None, out, ds.filename)
+
+
 def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
     mirror = settings.DATA_MIRROR.value()
     if mirror is not None:
@@ -238,31 +267,47 @@ def _retrieve(ds: Dataset, dest: Path, timeout: float) -> None:
         with open(source, "rb") as src, open(dest, "wb") as out:
             _copy_with_progress(src.read, source.stat().st_size, out, ds.filename)
         return
-    try:
-        with urllib.request.urlopen(ds.url, timeout=timeout) as resp, open(dest, "wb") as out:
-            total = resp.headers.get("Content-Length")
-            _copy_with_progress(resp.read, int(total) if total else None, out, ds.filename)
-    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DatasetUnavailable(
-            f"{ds.name}: cannot download {ds.url} ({reason}).\n"
-            f"Either connect to the internet, or point {MIRROR_ENV} at a folder laid out as "
-            f"HOST/PATH that holds {ds.mirror_relpath}, or put the file at {ds.local_path()}."
-        ) from None
+    for attempt, delay in enumerate((*RETRY_DELAYS, None), start=1):
+        try:
+            _download(ds, dest, timeout)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code not in TRANSIENT_STATUS or delay is None:
+                raise DatasetUnavailable(
+                    f"{ds.name}: HTTP {exc.code} {exc.reason} for {ds.url}: "
+                    f"{_status_meaning(exc.code)}. {_offline_hint(ds)}"
+                ) from None
+            why = f"HTTP {exc.code}"
+        except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            why = str(getattr(exc, "reason", exc))
+            if delay is None:
+                raise DatasetUnavailable(
+                    f"{ds.name}: cannot download {ds.url} ({why}) after {attempt} attempts. "
+                    f"Check the internet connection, or: {_offline_hint(ds)}"
+                ) from None
+        log.warning("%s: attempt %d failed (%s); retrying in %.0f s", ds.name, attempt, why, delay)
+        time.sleep(delay)
 
 
-def fetch(name: str, timeout: float = 60.0) -> Path:
-    """Return the verified local file of dataset ``name``, downloading it if needed."""
-    return _fetch(name, timeout)[0]
+def fetch(name: str, timeout: float = 60.0, force: bool = False) -> Path:
+    """Return the verified local file of dataset ``name``, downloading it if needed
+    (``force``: download again even when a copy is cached)."""
+    return _fetch(name, timeout, force)[0]
 
 
-def _fetch(name: str, timeout: float = 60.0) -> tuple[Path, str]:
+def _fetch(name: str, timeout: float = 60.0, force: bool = False) -> tuple[Path, str]:
     """``fetch`` that also returns the sha256 it verified (archives are large: hash once)."""
     ds = get(name)
     path = ds.local_path()
-    if path.is_file():
+    if path.is_file() and not force:
         # a damaged cache is an error to look at, not to hide
-        return path, verify_file(ds, path)
+        try:
+            return path, verify_file(ds, path)
+        except ChecksumError as exc:
+            raise ChecksumError(
+                f"cached {path} is damaged: {exc}. Fetch it again with: "
+                f"uv run zoomcamp datasets fetch --force {name}"
+            ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     with io.atomic_path(path) as tmp:
         _retrieve(ds, tmp, timeout)
@@ -271,7 +316,7 @@ def _fetch(name: str, timeout: float = 60.0) -> tuple[Path, str]:
     return path, digest
 
 
-def unpack(name: str) -> Path:
+def unpack(name: str, force: bool = False) -> Path:
     """Fetch archive ``name``, unpack it once under ``data/<name>/`` and verify its layout.
 
     The unpacked folder is rebuilt when the archive's digest changes.
@@ -279,7 +324,7 @@ def unpack(name: str) -> Path:
     ds = get(name)
     if not ds.is_archive:
         raise ZoomcampError(f"{name} is not an archive")
-    archive, digest = _fetch(name)
+    archive, digest = _fetch(name, force=force)
     target = paths.data_dir() / name
     marker = target / ".unpacked.json"
     if marker.is_file() and json.loads(marker.read_text()).get("archive_sha256") == digest:

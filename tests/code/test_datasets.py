@@ -19,6 +19,7 @@ PAYLOAD = b"a,b\r\n1,2\r\n3,4\r\n" * 1000
 class _Handler(http.server.BaseHTTPRequestHandler):
     body = PAYLOAD
     truncate_at: int | None = None
+    statuses: list[int] = []  # every status code sent, in order
 
     def do_GET(self):  # noqa: N802 (http.server API)
         if self.path != "/files/data.csv":
@@ -34,6 +35,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def send_response(self, code, message=None):
+        type(self).statuses.append(code)
+        super().send_response(code, message)
+
     def log_message(self, *args):
         pass
 
@@ -43,6 +48,7 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
+    _Handler.statuses = []
     yield httpd
     httpd.shutdown()
     _Handler.truncate_at = None
@@ -164,9 +170,16 @@ def test_no_network_gives_a_clear_message(isolated, monkeypatch):
 
 
 def test_http_404_is_a_clear_error(server, isolated, monkeypatch):
-    _register(monkeypatch, f"http://127.0.0.1:{server.server_port}/files/missing.csv")
-    with pytest.raises(datasets.DatasetUnavailable, match="404"):
+    # The local server really answers 404, once: a 404 is not retried. The message is matched
+    # on status, reason and URL together; "404" alone would also match this test's own tmp
+    # path, which the message names as the place to put the file.
+    url = f"http://127.0.0.1:{server.server_port}/files/missing.csv"
+    _register(monkeypatch, url)
+    with pytest.raises(datasets.DatasetUnavailable) as err:
         datasets.fetch("toy")
+    assert f"HTTP 404 Not Found for {url}" in str(err.value)
+    assert _Handler.statuses == [404]
+    assert _leftovers(isolated / "data") == []
 
 
 def test_unknown_dataset_lists_known_ones():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import service_files
 
-intro = service_files.load("01-intro", "intro")
+from zoomcamp import intro
 
 SHAPES = [(1, 1, 1), (1, 5, 1), (5, 1, 5), (1, 4, 6), (6, 4, 1), (3, 3, 3), (2, 7, 4), (9, 2, 5)]
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from zoomcamp import io, paths, reports
-from zoomcamp.errors import ZoomcampError
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
@@ -58,22 +57,26 @@ def test_module_dir_rejects_unknown_names():
         paths.module_dir("../etc")
 
 
-def test_save_figure_writes_a_png(tmp_path, monkeypatch):
+def test_save_figure_writes_the_same_png_bytes_twice(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     monkeypatch.setenv("ZOOMCAMP_REPORTS_DIR", str(tmp_path))
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [1, 0])
-    path = reports.save_figure("00-test", "line", fig)
+
+    def line():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        return fig
+
+    path = reports.save_figure("00-test", "line", line())
     assert path == tmp_path / "00-test" / "line.png"
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_zoomcamp_error_is_an_exception():
-    assert issubclass(ZoomcampError, Exception)
+    first = path.read_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    # Committed figures must not change on a rerun: no timestamp in the PNG metadata.
+    reports.save_figure("00-test", "line", line())
+    assert path.read_bytes() == first
 
 
 @pytest.mark.parametrize(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-import service_files
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import mean_squared_error
 
+from zoomcamp import artifacts
+from zoomcamp import regression as reg
 from zoomcamp.errors import ZoomcampError
-
-reg = service_files.load("02-regression", "regression")
 
 
 def _data(seed=0, n=200, d=5):
@@ -152,15 +153,47 @@ def test_prepare_X_by_hand():
     assert len(spec.names()) == X.shape[1]
 
 
-def test_model_round_trip(tmp_path):
-    X, y = _data(8, n=30, d=5)
+def _saved(folder, seed=8):
+    X, y = _data(seed, n=30, d=5)
     w0, w = reg.train_linear_regression(X, y)
     spec = reg.FeatureSpec()
-    reg.save_model(tmp_path, w0, w, spec, {"r": 0.0})
+    reg.save_model(
+        folder, w0, w, spec, data={"toy": "0" * 64}, metrics={"rmse": 0.5}, config={"r": 0.0}
+    )
+    return w0, w, spec
+
+
+def test_model_round_trip_through_the_artifacts_schema(tmp_path):
+    w0, w, spec = _saved(tmp_path)
     w0b, wb, specb, meta = reg.load_model(tmp_path)
-    assert w0b == w0 and np.array_equal(wb, w) and specb == spec and meta["r"] == 0.0
-    (tmp_path / reg.MODEL_FILE).write_text((tmp_path / reg.MODEL_FILE).read_text() + " ")
-    with pytest.raises(ZoomcampError, match="sha256"):
+    assert w0b == w0 and np.array_equal(wb, w) and specb == spec
+    assert meta == artifacts.verify(tmp_path)  # one schema, read by the shared verifier
+    assert meta["name"] == "car-price" and list(meta["files"]) == [reg.MODEL_FILE]
+    assert {"numpy", "pandas"} <= set(meta["versions"]) and meta["config"] == {"r": 0.0}
+
+
+def test_a_changed_or_missing_model_is_refused(tmp_path):
+    _saved(tmp_path)
+    model = tmp_path / reg.MODEL_FILE
+    model.write_text(model.read_text() + " ")
+    with pytest.raises(artifacts.ArtifactError, match="does not match its metadata"):
         reg.load_model(tmp_path)
-    with pytest.raises(ZoomcampError, match="train.py"):
+    with pytest.raises(artifacts.ArtifactError, match="no model at"):
         reg.load_model(tmp_path / "missing")
+
+
+def test_weights_that_disagree_with_the_features_are_refused(tmp_path):
+    _saved(tmp_path)
+    model = tmp_path / reg.MODEL_FILE
+    data = json.loads(model.read_text())
+    data["w"] = data["w"][:-1]  # one weight short, metadata re-signed so the digest passes
+    model.write_text(json.dumps(data))
+    artifacts.save(tmp_path, name="car-price", files=[reg.MODEL_FILE])
+    with pytest.raises(ZoomcampError, match="inconsistent"):
+        reg.load_model(tmp_path)
+
+
+def test_save_refuses_a_weight_count_that_is_not_the_feature_count(tmp_path):
+    with pytest.raises(ValueError, match="weights"):
+        reg.save_model(tmp_path, 0.0, np.ones(3), reg.FeatureSpec(), data={}, metrics={})
+    assert not (tmp_path / artifacts.METADATA_FILE).exists()

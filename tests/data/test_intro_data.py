@@ -1,15 +1,16 @@
-"""01-intro: the real car fuel efficiency CSV and the homework computed on it."""
+"""01-intro: the real car fuel efficiency CSV, the homework computed on it, the figure."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-import service_files
 
-from zoomcamp import datasets
-
-intro = service_files.load("01-intro", "intro")
+from zoomcamp import datasets, intro, modules, paths
 
 NAMED_COLUMNS = {
     "origin",
@@ -39,9 +40,10 @@ def test_loads_with_eleven_columns(df):
     assert df["fuel_efficiency_mpg"].dtype.kind == "f"
 
 
-def test_row_count_within_the_options(df):
-    # The Q2 options run from 4704 to 17704: the table is well inside that range.
-    assert 4704 < len(df) < 17704
+def test_row_count_is_exact(df):
+    # The file is pinned by its sha256, so its row count is known exactly (one of Q2's options).
+    assert len(df) == 9704
+    assert intro.n_records(df) == 9704
 
 
 def test_origins_and_fuel_types_are_clean_strings(df):
@@ -69,3 +71,20 @@ def test_q5_and_q6_against_plain_pandas(df):
     m = intro.horsepower_medians(df)
     assert m["median_before"] == pytest.approx(np.nanmedian(hp.to_numpy()))
     assert m["median_after"] == pytest.approx(np.median(filled.to_numpy()))
+
+
+def test_figures_script_writes_every_listed_output(tmp_path):
+    module = modules.load(paths.module_dir("01-intro"))
+    env = {**os.environ, "ZOOMCAMP_REPORTS_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, str(module.folder / "figures.py")],
+        cwd=paths.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ["figures.py"] in module.steps and module.outputs
+    for name in module.outputs:
+        assert (tmp_path / "01-intro" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-import service_files
+import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import mean_squared_error
 
 from zoomcamp import datasets
-
-reg = service_files.load("02-regression", "regression")
+from zoomcamp import regression as reg
 
 CAR_PRICE_COLUMNS = [
     "make",
@@ -39,14 +41,48 @@ def test_car_price_loads():
     assert (len(train), len(val), len(test)) == (7150, 2382, 2382)
 
 
+HOMEWORK_COLUMNS = [
+    "engine_displacement",
+    "horsepower",
+    "vehicle_weight",
+    "model_year",
+    "fuel_efficiency_mpg",
+]
+
+
 def test_fuel_efficiency_has_the_homework_columns():
     df = pd.read_csv(datasets.fetch("car-fuel-efficiency"))
     assert len(df) == 9704
-    for col in [
-        "engine_displacement",
-        "horsepower",
-        "vehicle_weight",
-        "model_year",
-        "fuel_efficiency_mpg",
-    ]:
-        assert col in df.columns
+    assert set(HOMEWORK_COLUMNS) <= set(df.columns)
+    assert list(reg.load_fuel_efficiency().columns) == HOMEWORK_COLUMNS
+
+
+def _sklearn_rmse(seed, fill, final=False):
+    """The homework's validation (or final test) RMSE, split and fitted independently."""
+    df = pd.read_csv(datasets.fetch("car-fuel-efficiency"))
+    n = len(df)
+    idx = np.arange(n)
+    np.random.seed(seed)
+    np.random.shuffle(idx)
+    n_val = n_test = int(0.2 * n)
+    n_train = n - n_val - n_test
+    train = df.iloc[idx[: n_train + (n_val if final else 0)]]
+    held = df.iloc[idx[n_train + n_val :]] if final else df.iloc[idx[n_train : n_train + n_val]]
+    value = 0.0 if fill == "zero" else train["horsepower"].mean()
+    X, y = train[HOMEWORK_COLUMNS[:4]].fillna(value), train["fuel_efficiency_mpg"]
+    model = LinearRegression().fit(X, y)
+    pred = model.predict(held[HOMEWORK_COLUMNS[:4]].fillna(value))
+    return float(np.sqrt(mean_squared_error(held["fuel_efficiency_mpg"], pred)))
+
+
+@pytest.mark.parametrize(("seed", "fill"), [(42, "zero"), (42, "mean"), (3, "zero")])
+def test_fuel_validation_rmse_matches_sklearn(seed, fill):
+    df = reg.load_fuel_efficiency()
+    expected = _sklearn_rmse(seed, fill)
+    assert reg.fuel_validation_rmse(df, seed=seed, fill=fill) == pytest.approx(expected, rel=1e-6)
+
+
+def test_fuel_test_rmse_without_regularisation_matches_sklearn():
+    df = reg.load_fuel_efficiency()
+    expected = _sklearn_rmse(9, "zero", final=True)
+    assert reg.fuel_test_rmse(df, seed=9, r=0.0) == pytest.approx(expected, rel=1e-6)

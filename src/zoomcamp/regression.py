@@ -1,15 +1,16 @@
-"""Linear regression from scratch, as in the car-price lesson (library, no entry point).
+"""Module 02: linear regression from scratch, as in the car-price lesson.
 
-Everything the notebooks, ``train.py`` and ``homework.py`` of 02-regression share:
-normalising the data, the seed-based 60/20/20 split, the normal equation (with the
-lesson's regularisation ``XᵀX + r·I``), RMSE, the lesson's feature preparation and
-saving/loading a trained model with its metadata.
+Imported as ``from zoomcamp import regression`` by ``02-regression/train.py``,
+``02-regression/homework.py``, the notebooks and the tests: normalising the data, the
+seed-based 60/20/20 split, the normal equation (with the lesson's regularisation
+``XᵀX + r·I``), RMSE, the lesson's feature preparation, the figures ``train.py`` saves,
+the homework's validation runs, and the saved model ``models/car-price/`` (a
+:mod:`zoomcamp.artifacts` folder: ``model.json`` + ``metadata.json``).
 """
 
 from __future__ import annotations
 
 import json
-import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zoomcamp import datasets, io
+from zoomcamp import artifacts, datasets, io
 from zoomcamp.errors import ZoomcampError
 
 BASE = ["engine_hp", "engine_cylinders", "highway_mpg", "city_mpg", "popularity"]
@@ -216,14 +217,91 @@ def target(df: pd.DataFrame) -> np.ndarray:
     return np.log1p(df[TARGET].to_numpy(dtype=float))
 
 
+# ---------------------------------------------------------------- figures
+
+
+def price_tail_figure(df: pd.DataFrame):
+    """MSRP under $100k next to log1p(MSRP) of every car: why the model predicts the log."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    axes[0].hist(df.msrp[df.msrp < 100_000], bins=50)
+    axes[0].set_title("MSRP (cars under $100k)")
+    axes[1].hist(np.log1p(df.msrp), bins=50, color="tab:orange")
+    axes[1].set_title("log1p(MSRP), all cars")
+    return fig
+
+
+def price_figure(y_test, y_pred):
+    """Histograms of actual and predicted log1p(MSRP) on the test part."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(min(y_test.min(), y_pred.min()), max(y_test.max(), y_pred.max()), 50)
+    ax.hist(y_test, bins=bins, alpha=0.6, label="actual", color="tab:blue")
+    ax.hist(y_pred, bins=bins, alpha=0.6, label="predicted", color="tab:orange")
+    ax.set_xlabel("log1p(MSRP)")
+    ax.set_ylabel("cars in the test part")
+    ax.set_title(f"Car prices on test: predicted vs actual (RMSE {rmse(y_test, y_pred):.3f})")
+    ax.legend()
+    return fig
+
+
+# ---------------------------------------------------------------- homework (fuel efficiency)
+
+FUEL_FEATURES = ["engine_displacement", "horsepower", "vehicle_weight", "model_year"]
+FUEL_TARGET = "fuel_efficiency_mpg"
+
+
+def load_fuel_efficiency() -> pd.DataFrame:
+    """The homework's car fuel efficiency data, only its feature and target columns."""
+    return pd.read_csv(datasets.fetch("car-fuel-efficiency"))[FUEL_FEATURES + [FUEL_TARGET]]
+
+
+def fuel_xy(df: pd.DataFrame, fill: float) -> tuple[np.ndarray, np.ndarray]:
+    return df[FUEL_FEATURES].fillna(fill).to_numpy(dtype=float), df[FUEL_TARGET].to_numpy(float)
+
+
+def fuel_validation_rmse(df: pd.DataFrame, seed: int = 42, fill: str = "zero", r=0.0) -> float:
+    """Train on the training part, RMSE on validation. ``fill``: "zero" or "mean"
+    (the mean of the training part's horsepower, the only column with gaps)."""
+    df_train, df_val, _ = split(df, seed)
+    value = 0.0 if fill == "zero" else float(df_train["horsepower"].mean())
+    X_train, y_train = fuel_xy(df_train, value)
+    X_val, y_val = fuel_xy(df_val, value)
+    w0, w = train_linear_regression(X_train, y_train, r=r)
+    return rmse(y_val, predict(X_val, w0, w))
+
+
+def fuel_test_rmse(df: pd.DataFrame, seed: int = 9, r: float = 0.001) -> float:
+    """Train on train + validation (gaps filled with 0), RMSE on test."""
+    df_train, df_val, df_test = split(df, seed)
+    df_full = pd.concat([df_train, df_val]).reset_index(drop=True)
+    X_full, y_full = fuel_xy(df_full, 0.0)
+    X_test, y_test = fuel_xy(df_test, 0.0)
+    w0, w = train_linear_regression(X_full, y_full, r=r)
+    return rmse(y_test, predict(X_test, w0, w))
+
+
 # ---------------------------------------------------------------- saved model
 
+MODEL_NAME = "car-price"
 MODEL_FILE = "model.json"
-METADATA_FILE = "metadata.json"
+PACKAGES = ("numpy", "pandas")
 
 
-def save_model(folder: Path, w0: float, w, spec: FeatureSpec, metadata: dict[str, Any]) -> Path:
-    """Weights + feature spec (``model.json``) and ``metadata.json``, each written atomically."""
+def save_model(
+    folder: Path,
+    w0: float,
+    w,
+    spec: FeatureSpec,
+    *,
+    data: dict[str, str],
+    metrics: dict[str, Any],
+    **extra: Any,
+) -> Path:
+    """Weights + feature spec in ``model.json``, then the artifacts metadata (written last,
+    so a folder with ``metadata.json`` is complete). ``data``: dataset name -> sha256."""
     folder = Path(folder)
     names = spec.names()
     w = np.asarray(w, dtype=float)
@@ -231,38 +309,29 @@ def save_model(folder: Path, w0: float, w, spec: FeatureSpec, metadata: dict[str
         raise ValueError(f"{len(w)} weights for {len(names)} features")
     model = {"w0": float(w0), "w": w.tolist(), "features": names, "spec": spec.to_dict()}
     io.write_json(folder / MODEL_FILE, model)
-    meta = {
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "python": platform.python_version(),
-        "model_sha256": io.sha256_file(folder / MODEL_FILE),
-        **metadata,
-    }
-    io.write_json(folder / METADATA_FILE, meta)
+    artifacts.save(
+        folder,
+        name=MODEL_NAME,
+        files=[MODEL_FILE],
+        packages=PACKAGES,
+        data=data,
+        metrics=metrics,
+        **extra,
+    )
     return folder
 
 
 def load_model(folder: Path) -> tuple[float, np.ndarray, FeatureSpec, dict[str, Any]]:
-    """``(w0, w, spec, metadata)``; checks the files agree with each other."""
+    """``(w0, w, spec, metadata)`` of a folder :func:`artifacts.verify` accepts (digest and
+    numpy/pandas versions match); also checks the weights agree with the feature spec."""
     folder = Path(folder)
-    try:
-        model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
-        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ZoomcampError(
-            f"no trained model in {folder} ({exc.filename} missing): run train.py first"
-        ) from None
-    if meta.get("model_sha256") != io.sha256_file(folder / MODEL_FILE):
-        raise ZoomcampError(
-            f"{folder / MODEL_FILE} does not match its metadata (sha256 differs): retrain"
-        )
+    meta = artifacts.verify(folder)
+    if MODEL_FILE not in meta["files"]:
+        raise artifacts.ArtifactError(f"{folder} holds no {MODEL_FILE}: not a car-price model")
+    model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
     spec = FeatureSpec.from_dict(model["spec"])
     if spec.names() != model["features"] or len(model["w"]) != len(model["features"]):
         raise ZoomcampError(
             f"{folder / MODEL_FILE} is inconsistent: features and weights do not match"
-        )
-    if meta.get("numpy", "").split(".")[0] != np.__version__.split(".")[0]:
-        raise ZoomcampError(
-            f"model saved with numpy {meta.get('numpy')}, this is numpy {np.__version__}"
         )
     return float(model["w0"]), np.asarray(model["w"], dtype=float), spec, meta

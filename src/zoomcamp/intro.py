@@ -1,7 +1,7 @@
-"""Module 01 library: the linear algebra the lesson writes by hand, and the homework maths.
+"""Module 01: the linear algebra the lesson writes by hand, and the homework maths.
 
-Imported by ``homework.py`` and the notebooks (``from intro import ...``); tests load it
-with ``zoomcamp.paths.load_script("01-intro", "intro")``. Nothing here prints.
+Imported as ``from zoomcamp import intro`` by ``01-intro/homework.py``,
+``01-intro/figures.py``, the notebooks and the tests. Nothing here prints.
 
 The hand-written products use plain Python loops on purpose: they show what
 ``X.dot(w)`` and ``A @ B`` compute. Use NumPy for real work.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from zoomcamp import datasets
 
 DATASET = "car-fuel-efficiency"
 Q7_Y = [1100, 1300, 800, 900, 1000, 1100, 1200]
@@ -72,8 +74,6 @@ def load_data() -> pd.DataFrame:
 
     The file has CRLF line endings; ``pd.read_csv`` handles them, no cleaning needed.
     """
-    from zoomcamp import datasets  # imported here: the linear-algebra part needs no downloader
-
     return pd.read_csv(datasets.fetch(DATASET))
 
 
@@ -140,7 +140,8 @@ def q7_weight_sum(df: pd.DataFrame) -> float:
 
 
 def plot_mpg_by_origin(df: pd.DataFrame):
-    """Histogram of ``fuel_efficiency_mpg`` per origin (a first look at the target)."""
+    """Histogram of ``fuel_efficiency_mpg`` per origin (a first look at the target);
+    ``01-intro/figures.py`` saves it as ``reports/01-intro/mpg-by-origin.png``."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -1,9 +1,15 @@
 """The served churn model: a checked loader and a fast scorer (no web framework here).
 
 The model is the scikit-learn ``Pipeline(DictVectorizer, LogisticRegression)`` that
-``03-classification/train.py`` saves, with its metadata JSON next to it. ``load_model``
-refuses a file whose sha256 or scikit-learn version differs from the metadata, before
-unpickling anything.
+``03-classification/train.py`` saves under ``models/churn/`` and ``build_model.py`` copies
+into ``model/`` here: ``model.bin`` (the pickle) and ``metadata.json`` in the project's
+one model schema (``zoomcamp-model/1``, written by ``zoomcamp.artifacts``). The image
+imports nothing from the ``zoomcamp`` package, so ``load_model`` carries a small reader
+of that schema: it checks the schema string, the sha256 of every file in ``files`` and
+the library versions in ``versions`` before unpickling anything
+(tests/code/test_deployment.py checks it agrees with ``zoomcamp.artifacts.verify``).
+
+The folder comes from ``$MODEL_DIR``, else ``model/`` next to this file.
 
 ``FastScorer`` gives the same probability as ``pipeline.predict_proba`` without running
 the pipeline: a logistic regression on DictVectorizer's one-hot columns is
@@ -21,6 +27,7 @@ pipeline to 1e-9 on every real customer and on random valid ones.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import math
 import os
@@ -30,58 +37,92 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sklearn
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_MODEL_PATH = HERE / "model" / "churn-model.bin"
+DEFAULT_MODEL_DIR = HERE / "model"
+SCHEMA = "zoomcamp-model/1"  # zoomcamp.artifacts.SCHEMA
+METADATA_FILE = "metadata.json"
+MODEL_FILE = "model.bin"
+REQUIRED = ("schema", "name", "created", "files", "versions", "data", "metrics")
 THRESHOLD = 0.5
+BUILD = "uv run zoomcamp reproduce 03 && uv run python 05-deployment/build_model.py"
 
 
 class ModelError(RuntimeError):
-    """The model file cannot be served (missing, tampered, wrong library version)."""
+    """The model cannot be served (missing, tampered, wrong schema or library version)."""
 
 
 def model_path() -> Path:
-    """``$MODEL_PATH``, else ``model/churn-model.bin`` next to this file."""
-    return Path(os.environ.get("MODEL_PATH") or DEFAULT_MODEL_PATH)
+    """The model folder: ``$MODEL_DIR``, else ``model/`` next to this file."""
+    return Path(os.environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR)
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    """``folder/metadata.json``, checked for the schema and its required keys."""
+    path = folder / METADATA_FILE
+    if not folder.is_dir():
+        kind = "a file, not a folder" if folder.exists() else "missing"
+        raise ModelError(f"no model at {folder} ({kind}; set MODEL_DIR, or build it: {BUILD})")
+    if not path.is_file():
+        raise ModelError(f"no {METADATA_FILE} in {folder}: the model is incomplete ({BUILD})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}") from None
+    found = meta.get("schema") if isinstance(meta, dict) else type(meta).__name__
+    if found != SCHEMA:
+        raise ModelError(f"{path}: schema {found!r}, expected {SCHEMA!r} ({BUILD})")
+    missing = [key for key in REQUIRED if key not in meta]
+    if missing:
+        raise ModelError(f"{path} lacks {', '.join(missing)} ({BUILD})")
+    files, versions = meta["files"], meta["versions"]
+    if not isinstance(files, dict) or MODEL_FILE not in files:
+        raise ModelError(f"{path}: 'files' does not name {MODEL_FILE}")
+    if not isinstance(versions, dict) or "scikit-learn" not in versions:
+        # unpickling is only safe under the version that pickled: it must be recorded
+        raise ModelError(f"{path}: 'versions' does not record scikit-learn")
+    return meta
 
 
 def load_model(path: Path | str | None = None) -> tuple[Any, dict[str, Any]]:
-    """The pipeline and its metadata, after checking the file against the metadata.
+    """The pipeline and its metadata from a model folder (default :func:`model_path`).
 
-    Raises ``ModelError`` with a message saying what to do when the file is missing, its
-    sha256 differs from the metadata, or it was saved by another scikit-learn version."""
-    path = Path(path) if path is not None else model_path()
-    meta_path = path.with_suffix(".json")
-    if not path.is_file():
-        raise ModelError(
-            f"no model file at {path} (set MODEL_PATH, or rebuild it: "
-            "uv run python 05-deployment/build_model.py)"
-        )
-    if not meta_path.is_file():
-        raise ModelError(f"model {path} has no metadata {meta_path.name} next to it")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = path.read_bytes()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"metadata {meta_path} is not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read the model: {exc}") from None
-    if not isinstance(meta, dict):
-        raise ModelError(f"metadata {meta_path} is not a JSON object")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != meta.get("sha256"):
-        raise ModelError(
-            f"model {path} does not match its metadata: sha256 {digest} != "
-            f"{meta.get('sha256')} (restore the file or rebuild it)"
-        )
-    if meta.get("sklearn_version") != sklearn.__version__:
-        raise ModelError(
-            f"model {path} was saved with scikit-learn {meta.get('sklearn_version')}"
-            f" but this environment has {sklearn.__version__}: refusing to "
-            "unpickle it (pin the same version or rebuild the model)"
-        )
-    pipeline = pickle.loads(data)  # the digest matched: this is the file train.py wrote
+    Raises ``ModelError`` saying what to do when the folder or its metadata is missing,
+    the schema is another, a file's sha256 differs from ``files``, or a library in
+    ``versions`` (scikit-learn at least) is not the installed one. Nothing is unpickled
+    before all of these pass."""
+    folder = Path(path) if path is not None else model_path()
+    meta = read_metadata(folder)
+    blobs = {}
+    for name, expected in meta["files"].items():
+        file = folder / name
+        if Path(name).name != name:
+            raise ModelError(f"{folder / METADATA_FILE} names {name!r}, not a plain file name")
+        try:
+            blobs[name] = file.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read {file}: {exc} ({BUILD})") from None
+        digest = hashlib.sha256(blobs[name]).hexdigest()
+        if digest != expected:
+            raise ModelError(
+                f"{file} does not match its metadata: sha256 {digest} != {expected} "
+                f"(restore the file or build the model again)"
+            )
+    for package, recorded in meta["versions"].items():
+        if package == "python":
+            continue
+        try:
+            installed = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if installed != recorded:
+            raise ModelError(
+                f"{folder} was saved with {package} {recorded} but this environment has "
+                f"{installed or 'none'}: refusing to unpickle it (pin the same version or "
+                "train the model again)"
+            )
+    # the bytes hashed above, not a second read: what is unpickled is what was checked
+    pipeline = pickle.loads(blobs[MODEL_FILE])
     return pipeline, meta
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from zoomcamp import paths
+from zoomcamp import artifacts, paths
 
 REPO_ROOT = paths.REPO_ROOT
 
@@ -62,3 +63,49 @@ def docker() -> str:
             pytest.fail(f"container tests must run in CI: {why}")
         pytest.skip(why)
     return shutil.which("docker")  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def churn_service_dir(tmp_path_factory) -> Path:
+    """A copy of the 05-deployment build context whose ``model/`` holds the churn model of
+    this run: 03-classification/train.py trains it into the scratch ``models/churn/`` (once
+    per session; reused when it is already there and verifies), then the service's build
+    step, build_model.py, copies it in. The checkout's own git-ignored ``model/`` is never
+    read or written, so the service tests pass on a fresh clone and leave no files behind."""
+    source = paths.model_dir("churn")
+    try:
+        artifacts.verify(source)
+    except artifacts.ArtifactError:
+        train = REPO_ROOT / "03-classification" / "train.py"
+        proc = subprocess.run(
+            [sys.executable, str(train)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"{train} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    module = paths.module_dir("05-deployment")
+    context = tmp_path_factory.mktemp("churn-service") / module.name
+    context.mkdir()
+    for file in module.iterdir():  # the top-level files: Dockerfile, .dockerignore, code, lock
+        if file.is_file():
+            shutil.copy2(file, context / file.name)
+    proc = subprocess.run(
+        [sys.executable, str(context / "build_model.py"), "--dest", str(context / "model")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"build_model.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return context
+
+
+@pytest.fixture(scope="session")
+def churn_model_dir(churn_service_dir) -> Path:
+    """The served churn model folder (``model.bin`` + ``metadata.json``) of this run, as the
+    image gets it; point ``MODEL_DIR`` at it to start the service on it."""
+    return churn_service_dir / "model"

@@ -34,7 +34,7 @@ class Lead(BaseModel):
 
 def load(path: str) -> Any:
     with open(path, "rb") as fh:
-        return pickle.load(fh)  # the course's file, its md5 checked by zoomcamp.datasets
+        return pickle.load(fh)  # the course's file, its sha256 checked by zoomcamp.datasets
 
 
 def probability(pipeline: Any, record: dict[str, Any]) -> float:

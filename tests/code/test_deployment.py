@@ -1,9 +1,12 @@
-"""05-deployment: pins, the image recipe, and the fast scorer's maths on small cases."""
+"""05-deployment: pins, the image recipe, the build step, the service's model reader
+(against zoomcamp.artifacts.verify), and the fast scorer's maths on small cases."""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import pickle
 import re
 import tomllib
 
@@ -43,12 +46,27 @@ def test_numpy_pin_equals_the_root_lock():
     assert locked_version(MODULE / "uv.lock", "numpy") == root
 
 
-def test_the_committed_model_was_trained_with_the_pinned_sklearn():
-    meta = json.loads((MODULE / "model" / "churn-model.json").read_text(encoding="utf-8"))
-    assert [meta["sklearn_version"]] == locked_version(paths.REPO_ROOT / "uv.lock", "scikit-learn")
-    assert sorted(meta["features"]["categorical"] + meta["features"]["numerical"]) == sorted(
-        predict.Customer.model_fields
-    )
+def test_the_served_model_was_trained_with_the_pinned_sklearn(churn_model_dir):
+    meta = json.loads((churn_model_dir / "metadata.json").read_text(encoding="utf-8"))
+    pinned = locked_version(MODULE / "uv.lock", "scikit-learn")
+    assert [meta["versions"]["scikit-learn"]] == pinned
+    assert set(meta["files"]) == {"model.bin"}
+
+
+def test_schema_accepts_exactly_the_models_features(churn_model_dir):
+    with open(churn_model_dir / "model.bin", "rb") as fh:
+        dv = pickle.load(fh).named_steps["dictvectorizer"]
+    categorical: dict[str, list[str]] = {}
+    numerical = []
+    for name in dv.get_feature_names_out():
+        field, sep, value = name.partition("=")
+        if sep:
+            categorical.setdefault(field, []).append(value)
+        else:
+            numerical.append(field)
+    features = predict.schema_features()
+    assert features["categorical"] == {f: sorted(v) for f, v in categorical.items()}
+    assert features["numerical"] == sorted(numerical)
 
 
 def test_dockerfile_follows_the_recipe():
@@ -64,6 +82,9 @@ def test_dockerfile_follows_the_recipe():
     )
     lock = next(i for i, line in enumerate(lines) if line.startswith("COPY") and "uv.lock" in line)
     assert lock < sync < code  # dependencies from the lock before the code
+    assert "COPY model/model.bin model/metadata.json ./model/" in lines
+    assert "MODEL_DIR=/app/model" in text
+    assert not [line for line in lines if "chmod" in line]  # io writes umask-mode files
     user = [line for line in lines if line.startswith("USER ")]
     assert user and user[-1] not in ("USER root", "USER 0")
     assert any(line.startswith("HEALTHCHECK") for line in lines)
@@ -82,9 +103,43 @@ def test_dockerignore_lets_in_only_what_the_image_needs():
         "uv.lock",
         "predict.py",
         "churn_scoring.py",
-        "model/churn-model.bin",
-        "model/churn-model.json",
+        "limits.py",
+        "model/model.bin",
+        "model/metadata.json",
     } == allowed
+
+
+def local_imports(name: str, seen: set[str] | None = None) -> set[str]:
+    """The files of this folder that ``name`` imports, transitively (ast, not importing)."""
+    seen = set() if seen is None else seen
+    tree = ast.parse((MODULE / name).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        modules = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            else []
+        )
+        for module in modules:
+            file = f"{module.split('.')[0]}.py"
+            if (MODULE / file).is_file() and file not in seen:
+                seen.add(file)
+                local_imports(file, seen)
+    return seen
+
+
+def test_the_image_gets_every_file_the_service_imports():
+    needed = {"predict.py", *local_imports("predict.py")}
+    assert "churn_scoring.py" in needed
+    ignore = (MODULE / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    copied = " ".join(
+        line
+        for line in (MODULE / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.startswith("COPY")
+    ).split()
+    assert needed <= {line[1:] for line in ignore if line.startswith("!")}
+    assert needed <= set(copied)
 
 
 @pytest.mark.parametrize("z", [-800.0, -40.0, -1.0, 0.0, 1e-12, 2.5, 40.0, 800.0])
@@ -154,14 +209,6 @@ def test_fast_scorer_refuses_other_models():
     pipe.fit([{"a": i % 3} for i in range(30)], [i % 3 for i in range(30)])
     with pytest.raises(scoring.ModelError, match="binary"):
         scoring.FastScorer(pipe)
-
-
-def test_schema_accepts_exactly_the_dataset_values():
-    meta = json.loads((MODULE / "model" / "churn-model.json").read_text(encoding="utf-8"))
-    features = predict.schema_features()
-    expected = {f: sorted(v) for f, v in meta["categories"].items() if f != "seniorcitizen"}
-    assert features["categorical"] == expected
-    assert features["numerical"] == sorted(["seniorcitizen", *meta["features"]["numerical"]])
 
 
 def test_client_example_is_a_valid_customer():

@@ -1,12 +1,14 @@
 """05-deployment: build the churn-service image, run it, call it with test.py.
 
-The image is built from ``05-deployment/`` exactly as the README says (its .dockerignore
-keeps the context to the lock, the code and the model), run with ``--network host`` on a
-free port (``PORT``), and removed whatever the outcome.
+The image is built as the README says, from a copy of ``05-deployment/`` whose ``model/``
+build_model.py filled with this run's model (the ``churn_service_dir`` fixture; its
+.dockerignore keeps the context to the lock, the code and the model), run with
+``--network host`` on a free port (``PORT``), and removed whatever the outcome.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import socket
@@ -24,7 +26,6 @@ from zoomcamp import paths
 pytestmark = pytest.mark.docker
 
 MODULE = paths.module_dir("05-deployment")
-MODEL = MODULE / "model" / "churn-model.bin"
 TAG = "churn-service:pytest"
 client = service_files.load("05-deployment", "test")
 
@@ -36,9 +37,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def image(docker):
+def image(docker, churn_service_dir):
     proc = subprocess.run(
-        [docker, "build", "--network", "host", "-q", "-t", TAG, str(MODULE)],
+        [docker, "build", "--network", "host", "-q", "-t", TAG, str(churn_service_dir)],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -81,7 +82,7 @@ def service(docker, image):
         subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
 
 
-def test_test_py_gets_the_pipelines_answer(service):
+def test_test_py_gets_the_pipelines_answer(service, churn_model_dir):
     _, port, _ = service
     proc = subprocess.run(
         [sys.executable, str(MODULE / "test.py"), "--url", f"http://127.0.0.1:{port}/predict"],
@@ -91,17 +92,17 @@ def test_test_py_gets_the_pipelines_answer(service):
     )
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout.splitlines()[0])
-    with open(MODEL, "rb") as fh:
+    with open(churn_model_dir / "model.bin", "rb") as fh:
         expected = pickle.load(fh).predict_proba([client.CUSTOMER])[0, 1]
     assert abs(answer["churn_probability"] - expected) <= 1e-9
     assert answer["churn"] is bool(expected >= 0.5)
     assert "churn probability" in proc.stdout
 
 
-def test_health_names_the_committed_model(service):
+def test_health_names_the_served_model(service, churn_model_dir):
     _, _, health = service
-    meta = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
-    assert health["status"] == "ok" and health["model"]["sha256"] == meta["sha256"]
+    digest = hashlib.sha256((churn_model_dir / "model.bin").read_bytes()).hexdigest()
+    assert health["status"] == "ok" and digest in json.dumps(health["model"])
 
 
 def test_runs_as_non_root_with_a_healthcheck(docker, service, image):
@@ -145,7 +146,7 @@ def test_refuses_to_start_without_its_model(docker, image):
             "-e",
             f"PORT={free_port()}",
             "-e",
-            "MODEL_PATH=/app/model/missing.bin",
+            "MODEL_DIR=/app/model/missing",
             image,
         ],
         capture_output=True,
@@ -153,4 +154,4 @@ def test_refuses_to_start_without_its_model(docker, image):
         timeout=120,
     )
     assert proc.returncode != 0
-    assert "refusing to start" in proc.stderr and "no model file" in proc.stderr
+    assert "refusing to start" in proc.stderr and "no model at" in proc.stderr

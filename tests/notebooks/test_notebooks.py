@@ -20,7 +20,11 @@ NOTEBOOKS = sorted(
 @pytest.mark.parametrize(
     "notebook", NOTEBOOKS, ids=[str(nb.relative_to(paths.REPO_ROOT)) for nb in NOTEBOOKS]
 )
-def test_notebook_executes(notebook):
+def test_notebook_executes(notebook, request, monkeypatch):
+    if notebook.parent.name == "05-deployment":
+        # the service notebook serves the model the build step copied (git-ignored on a
+        # fresh clone): point it at the suite's freshly built one
+        monkeypatch.setenv("MODEL_DIR", str(request.getfixturevalue("churn_model_dir")))
     nb = nbformat.read(notebook, as_version=4)
     # Cells run in the notebook's own folder, as in Jupyter, so `from homework import ...` works.
     client = NotebookClient(

@@ -8,9 +8,7 @@ both, both are recorded as variants, and ``option`` follows lbfgs (see ``NOTE``)
 
 from __future__ import annotations
 
-import leads
-
-from zoomcamp import homework
+from zoomcamp import classification, homework, leads
 
 SEED = 42
 OPTIONS_Q1 = ["NA", "technology", "healthcare", "retail"]
@@ -73,7 +71,7 @@ def q6(train, val, solver) -> dict:
     scores = {
         C: round(leads.accuracy(leads.fit(train, solver=solver, C=C), val), 3) for C in C_VALUES
     }
-    best = max(C_VALUES, key=lambda C: (scores[C], -C))  # ties: the smallest C
+    best = classification.best_C(C_VALUES, scores)  # ties: the smallest C
     return {"value": best, "option": homework.closest_option(best, OPTIONS_Q6), "scores": scores}
 
 

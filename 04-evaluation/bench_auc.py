@@ -1,6 +1,6 @@
 """uv run python 04-evaluation/bench_auc.py [--n 1000000] [--repeats 7] [--seed 1]
 
-Time the hand-written ``evaluation.roc_auc`` (sort each class, count with
+Time the hand-written ``zoomcamp.metrics.roc_auc`` (sort each class, count with
 ``searchsorted``) against ``sklearn.metrics.roc_auc_score`` on ``n`` random scores with
 random 0/1 labels, twice: continuous scores (no ties) and scores rounded to 2 decimals
 (101 distinct values, heavy ties). Each timing is the best of ``--repeats`` runs of one
@@ -18,11 +18,11 @@ import time
 
 import numpy as np
 import sklearn
-from evaluation import roc_auc
 from sklearn.metrics import roc_auc_score
 
 from zoomcamp import reports
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.metrics import roc_auc
 
 MODULE = "04-evaluation"
 

@@ -1,7 +1,7 @@
 """uv run python 04-evaluation/homework.py [--json]
 
 The 2025 homework of module 04 (lead scoring evaluation, 6 questions), computed with the
-hand-written metrics of ``evaluation.py``. The solver quirk of 03 again: the homework names
+hand-written metrics of ``zoomcamp.metrics``. The solver quirk of 03 again: the homework names
 ``LogisticRegression(solver='liblinear')``; the published solution used lbfgs for Q2 and
 liblinear for Q5-Q6. Q2-Q6 are computed with both solvers, both recorded as variants, and
 ``option`` follows the solver the published solution used for that question.
@@ -10,9 +10,9 @@ liblinear for Q5-Q6. Q2-Q6 are computed with both solvers, both recorded as vari
 from __future__ import annotations
 
 import numpy as np
-from evaluation import cross_validate, leads, rates_table, roc_auc
 
-from zoomcamp import homework
+from zoomcamp import classification, homework, leads
+from zoomcamp.metrics import cross_validate, rates_table, roc_auc
 
 SEED = 1
 OPTIONS_Q1 = ["lead_score", "number_of_courses_viewed", "interaction_count", "annual_income"]
@@ -80,11 +80,11 @@ def cv(full_train, solver: str, C_values):
     return cross_validate(
         full_train,
         C_values,
-        n_splits=5,
-        seed=SEED,
         fit=fitter(solver),
         predict=leads.predict,
         target=leads.TARGET,
+        n_splits=5,
+        seed=SEED,
     ).set_index("C")
 
 
@@ -94,7 +94,9 @@ def q5(table) -> dict:
 
 
 def q6(table) -> dict:
-    best = min(C_VALUES_Q6, key=lambda C: (-round(table.loc[C, "mean"], 3), table.loc[C, "std"], C))
+    # best mean AUC to 3 decimals; ties: lower std, then smaller C
+    means = {C: round(table.loc[C, "mean"], 3) for C in C_VALUES_Q6}
+    best = classification.best_C(C_VALUES_Q6, means, {C: table.loc[C, "std"] for C in C_VALUES_Q6})
     return {"value": best, "option": homework.closest_option(best, OPTIONS_Q6)}
 
 

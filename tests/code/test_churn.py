@@ -1,5 +1,6 @@
-"""03-classification: churn data preparation, split, EDA helpers and the checked model
-loader, on small hand-made frames (no training on the real data here)."""
+"""zoomcamp.churn and zoomcamp.classification: churn data preparation, split, EDA helpers,
+the shared C tie-break and the checked model saver/loader, on small hand-made frames (no
+training on the real data here)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,27 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-import service_files
 from sklearn.model_selection import train_test_split
 
+from zoomcamp import artifacts, churn, classification
 from zoomcamp.errors import ZoomcampError
 
-churn = service_files.load("03-classification", "churn")
-
-EXPECTED_FEATURES = [
-    "gender", "seniorcitizen", "partner", "dependents", "phoneservice", "multiplelines",
-    "internetservice", "onlinesecurity", "onlinebackup", "deviceprotection", "techsupport",
-    "streamingtv", "streamingmovies", "contract", "paperlessbilling", "paymentmethod",
-    "tenure", "monthlycharges", "totalcharges",
+# The header of the Telco CSV (tests/data/test_churn_data.py checks the real file has it).
+RAW_COLUMNS = [
+    "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",
+    "MultipleLines", "InternetService", "OnlineSecurity", "OnlineBackup", "DeviceProtection",
+    "TechSupport", "StreamingTV", "StreamingMovies", "Contract", "PaperlessBilling",
+    "PaymentMethod", "MonthlyCharges", "TotalCharges", "Churn",
 ]  # fmt: skip
 
 
-def test_feature_lists_are_the_contract():
-    assert churn.FEATURES == EXPECTED_FEATURES
-    assert churn.NUMERICAL == ["tenure", "monthlycharges", "totalcharges"]
-    assert len(churn.CATEGORICAL) == 16 and "seniorcitizen" in churn.CATEGORICAL
+def test_features_are_every_normalised_column_but_the_id_and_target():
+    raw = pd.DataFrame([["x"] * len(RAW_COLUMNS)], columns=RAW_COLUMNS)
+    raw["TotalCharges"] = "1.0"
+    columns = list(churn.normalise(raw).columns)
+    assert sorted(churn.FEATURES) == sorted(set(columns) - {"customerid", "churn"})
+    assert len(churn.FEATURES) == len(set(churn.FEATURES))
+    assert not set(churn.CATEGORICAL) & set(churn.NUMERICAL)
 
 
 def test_normalise_names_values_charges_and_target():
@@ -130,55 +133,82 @@ def _tiny_model():
     return churn.fit(df, C=1.0, features=["contract", "tenure"]), df
 
 
+def _save(model, folder, **overrides):
+    kwargs = {
+        "data_sha256": "0" * 64,
+        "metrics": {"test_auc": 0.5},
+        "params": {"C": 1.0},
+        "categories": {"contract": ["month-to-month", "one_year", "two_year"]},
+    }
+    return churn.save_model(model, folder, **{**kwargs, **overrides})
+
+
 def test_save_and_load_roundtrip(tmp_path):
     model, df = _tiny_model()
-    path = tmp_path / "m.bin"
-    meta = churn.save_model(model, path, {"C": 1.0})
-    assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert json.loads((tmp_path / "m.json").read_text())["model_file"] == "m.bin"
-    loaded, meta2 = churn.load_model(path)
+    meta = _save(model, tmp_path / "churn")
+    assert sorted(p.name for p in (tmp_path / "churn").iterdir()) == ["metadata.json", "model.bin"]
+    digest = hashlib.sha256((tmp_path / "churn" / "model.bin").read_bytes()).hexdigest()
+    assert meta["files"] == {"model.bin": digest}
+    assert meta["data"] == {"telco-churn": "0" * 64} and meta["params"] == {"C": 1.0}
+    assert meta["versions"]["scikit-learn"] == __import__("sklearn").__version__
+    assert json.loads((tmp_path / "churn" / "metadata.json").read_text()) == meta
+    loaded, meta2 = churn.load_model(tmp_path / "churn")
     assert meta2 == meta
     recs = churn.records(df, ["contract", "tenure"])
     np.testing.assert_array_equal(loaded.predict_proba(recs), model.predict_proba(recs))
-    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave nothing behind
+    assert not list((tmp_path / "churn").glob("*.tmp"))  # atomic writes leave nothing behind
 
 
 def test_load_refuses_a_tampered_file_without_unpickling_it(tmp_path):
     model, _ = _tiny_model()
-    path = tmp_path / "m.bin"
-    churn.save_model(model, path, {})
+    _save(model, tmp_path)
     marker = tmp_path / "executed"
 
     class Evil:
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    path.write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(ZoomcampError, match="sha256"):
-        churn.load_model(path)
+    (tmp_path / "model.bin").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(artifacts.ArtifactError, match="sha256"):
+        churn.load_model(tmp_path)
     assert not marker.exists()
 
 
 def test_load_refuses_another_sklearn_version(tmp_path):
     model, _ = _tiny_model()
-    path = tmp_path / "m.bin"
-    churn.save_model(model, path, {})
-    meta_path = tmp_path / "m.json"
+    _save(model, tmp_path)
+    meta_path = tmp_path / "metadata.json"
     meta = json.loads(meta_path.read_text())
-    meta["sklearn_version"] = "0.0.1"
+    meta["versions"]["scikit-learn"] = "0.0.1"
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(ZoomcampError, match="scikit-learn"):
-        churn.load_model(path)
+    with pytest.raises(ZoomcampError, match="scikit-learn 0.0.1"):
+        churn.load_model(tmp_path)
 
 
 def test_load_missing_files(tmp_path):
     with pytest.raises(ZoomcampError, match="no model"):
-        churn.load_model(tmp_path / "absent.bin")
+        churn.load_model(tmp_path / "absent")
     model, _ = _tiny_model()
-    churn.save_model(model, tmp_path / "m.bin", {})
-    (tmp_path / "m.json").unlink()
-    with pytest.raises(ZoomcampError, match="metadata"):
-        churn.load_model(tmp_path / "m.bin")
+    _save(model, tmp_path)
+    (tmp_path / "metadata.json").unlink()
+    with pytest.raises(ZoomcampError, match="metadata.json"):
+        churn.load_model(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("scores", "stds", "expected"),
+    [
+        ({0.01: 0.7, 0.1: 0.7, 1: 0.7, 10: 0.7, 100: 0.7}, None, 0.01),  # all tied: smallest
+        ({0.01: 0.6, 0.1: 0.7, 1: 0.8, 10: 0.8, 100: 0.7}, None, 1),
+        ({1e-6: 0.8, 0.001: 0.8, 1: 0.8}, {1e-6: 0.02, 0.001: 0.01, 1: 0.01}, 0.001),
+        ({1e-6: 0.8, 0.001: 0.8, 1: 0.9}, {1e-6: 0.0, 0.001: 0.0, 1: 0.5}, 1),  # score first
+    ],
+)
+def test_best_c_tie_break(scores, stds, expected):
+    # The rule both homeworks state: best score; ties: lower std (04), then the smaller C.
+    best = classification.best_C(list(scores), scores, stds)
+    assert best == expected
+    assert best is next(C for C in scores if C == expected)  # the caller's own object
 
 
 def test_categories_keep_integers_and_sort():

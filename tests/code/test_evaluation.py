@@ -1,4 +1,4 @@
-"""04-evaluation: the hand-written metrics against sklearn.metrics, on random inputs, heavy
+"""zoomcamp.metrics (module 04): the hand-written metrics against sklearn.metrics, on random inputs, heavy
 ties, degenerate labels and the real churn validation scores."""
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ import warnings
 
 import numpy as np
 import pytest
-import service_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics
 from sklearn.model_selection import KFold, cross_val_score
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import paths
-
-ev = service_files.load("04-evaluation", "evaluation")
+from zoomcamp import churn_lessons, leads, paths
+from zoomcamp import metrics as ev
 
 
 def _random(seed, n, ties=None):
@@ -204,7 +202,7 @@ def test_rates_table_f1_matches_sklearn():
 
 @pytest.fixture(scope="module")
 def churn_val():
-    return ev.validation_scores(C=1.0)
+    return churn_lessons.validation_scores(C=1.0)
 
 
 def test_metrics_on_real_churn_scores_match_sklearn(churn_val):
@@ -222,7 +220,6 @@ def test_metrics_on_real_churn_scores_match_sklearn(churn_val):
 
 
 def test_cross_validate_matches_cross_val_score():
-    leads = ev.leads
     df = leads.split(leads.load_data(), 1)["full_train"]
     table = ev.cross_validate(
         df,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from zoomcamp import homework
+from zoomcamp import homework, paths
 
 
 @pytest.mark.parametrize(
@@ -67,10 +69,36 @@ def test_validate_accepts_a_good_result_and_names_problems():
 def test_main_prints_json_only(capsys):
     homework.main("01-intro", lambda: {"q1": homework.answer(3.0, ["1", "3"])}, argv=["--json"])
     out = capsys.readouterr().out
-    import json
-
     assert json.loads(out) == {
         "module": "01-intro",
         "cohort": 2025,
         "answers": {"q1": {"value": 3.0, "option": "3"}},
     }
+
+
+SPECS = paths.REPO_ROOT.parent / "shared" / "specs"
+
+
+def _spec_options(module: str) -> dict[str, list[str]]:
+    """``{"q1": [option, ...]}`` from the questions table of the module's spec."""
+    options = {}
+    for line in (SPECS / f"{module}.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            options[f"q{cells[0]}"] = [o.strip() for o in cells[2].split(" / ")]
+    return options
+
+
+@pytest.mark.parametrize("module", ["03-classification", "04-evaluation"])
+def test_committed_answers_pick_the_specs_options(module):
+    # The spec is the independent source of the option texts (the homework scripts carry
+    # their own copies); every chosen option and every variant's must be one of them.
+    if not SPECS.is_dir():
+        pytest.skip(f"no specs folder at {SPECS}")
+    spec = _spec_options(module)
+    result = json.loads((paths.REPO_ROOT / "reports" / module / "homework.json").read_text())
+    assert sorted(result["answers"]) == sorted(spec) and len(spec) == 6
+    for q, a in result["answers"].items():
+        assert a["option"] in spec[q], (q, a["option"], spec[q])
+        for name, v in a.get("variants", {}).items():
+            assert v["option"] in spec[q], (q, name, v["option"], spec[q])

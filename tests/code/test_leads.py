@@ -1,22 +1,23 @@
-"""03-classification: the lead-scoring helpers of the homework on small hand-made frames."""
+"""zoomcamp.leads: the lead-scoring helpers of the 03/04 homework on small hand-made frames."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-import service_files
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import homework
+from zoomcamp import churn, classification, leads
 from zoomcamp.errors import ZoomcampError
 
-leads = service_files.load("03-classification", "leads")
-hw03 = service_files.load("03-classification", "homework")
-hw04 = service_files.load("04-evaluation", "homework")
+PAIRS = [
+    ("interaction_count", "lead_score"),
+    ("number_of_courses_viewed", "lead_score"),
+    ("annual_income", "interaction_count"),
+]
 
 
 def _frame(n=300, seed=0):
@@ -54,8 +55,8 @@ def test_prepare_rejects_missing_columns():
 
 def test_largest_correlation_against_numpy():
     df = leads.prepare(_frame())
-    best, values = leads.largest_correlation(df, hw03.PAIRS_Q2)
-    for a, b in hw03.PAIRS_Q2:
+    best, values = leads.largest_correlation(df, PAIRS)
+    for a, b in PAIRS:
         assert values[f"{a} and {b}"] == pytest.approx(np.corrcoef(df[a], df[b])[0, 1], abs=1e-12)
     assert abs(values[f"{best[0]} and {best[1]}"]) == max(abs(v) for v in values.values())
 
@@ -94,28 +95,26 @@ def test_unknown_solver_is_refused():
         leads.make_model("newton-cg")
 
 
-def test_homework_option_texts_are_the_specs():
-    # copied from ../shared/specs/03-classification.md and 04-evaluation.md
-    assert hw03.OPTIONS_Q2 == [
-        "interaction_count and lead_score",
-        "number_of_courses_viewed and lead_score",
-        "number_of_courses_viewed and interaction_count",
-        "annual_income and interaction_count",
-    ]
-    assert hw03.OPTIONS_Q4 == ["0.64", "0.74", "0.84", "0.94"]
-    assert hw03.OPTIONS_Q6 == ["0.01", "0.1", "1", "10", "100"]
-    assert hw04.OPTIONS_Q3 == ["0.145", "0.345", "0.545", "0.745"]
-    assert hw04.OPTIONS_Q5 == ["0.0001", "0.006", "0.06", "0.36"]
-    assert hw04.OPTIONS_Q6 == ["0.000001", "0.001", "1"]
+def test_split_is_the_shared_60_20_20_split():
+    df = leads.prepare(_frame())
+    for seed in (1, 42):
+        ours, theirs = leads.split(df, seed), churn.split(df, seed)
+        assert ours.keys() == theirs.keys()
+        for k in ours:
+            pd.testing.assert_frame_equal(ours[k], theirs[k])
+    assert not leads.split(df, 1)["test"].equals(leads.split(df, 42)["test"])
 
 
-def test_q6_tie_break_picks_the_smallest_c():
-    # 03: equal rounded accuracy -> the smallest C
-    scores = {0.01: 0.7, 0.1: 0.7, 1: 0.7, 10: 0.7, 100: 0.7}
-    best = max(hw03.C_VALUES, key=lambda C: (scores[C], -C))
-    assert homework.closest_option(best, hw03.OPTIONS_Q6) == "0.01"
-    # 04: equal mean -> lower std, then smaller C
-    table = pd.DataFrame(
-        {"mean": [0.8, 0.8, 0.8], "std": [0.02, 0.01, 0.01]}, index=hw04.C_VALUES_Q6
-    )
-    assert hw04.q6(table)["option"] == "0.001"
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_q6_picks_the_smallest_c_among_tied_accuracies():
+    # 03 Q6 as the homework states it: accuracy rounded to 3 decimals, ties -> smallest C.
+    # A feature that carries no signal makes every C predict the same.
+    df = leads.prepare(_frame())
+    train, val = df.iloc[:200], df.iloc[200:]
+    C_values = [0.01, 0.1, 1, 10, 100]
+    scores = {
+        C: round(leads.accuracy(leads.fit(train, ["location"], "lbfgs", C), val, ["location"]), 3)
+        for C in C_values
+    }
+    assert len(set(scores.values())) == 1  # the tie this test is about
+    assert classification.best_C(C_values, scores) == 0.01

@@ -4,11 +4,8 @@ values, and prepares as the lesson does."""
 from __future__ import annotations
 
 import pandas as pd
-import service_files
 
-from zoomcamp import datasets
-
-churn = service_files.load("03-classification", "churn")
+from zoomcamp import churn, datasets
 
 RAW_COLUMNS = [
     "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",

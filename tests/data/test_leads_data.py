@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-import service_files
 
-from zoomcamp import datasets
-
-leads = service_files.load("03-classification", "leads")
+from zoomcamp import datasets, leads
 
 
 def test_raw_lead_scoring_shape_and_gaps():

@@ -1,5 +1,6 @@
-"""03-classification: train.py trains the churn model that 05-deployment serves; the
-artifact loads, its metadata is right, and a tampered file is refused."""
+"""03-classification: train.py trains the churn model that 05-deployment serves into
+``models/churn/`` (model.bin + metadata.json); the folder verifies and loads, its metadata
+is right, and a tampered file is refused."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import subprocess
 import sys
 
 import pytest
-import service_files
+import sklearn
+from sklearn.metrics import roc_auc_score
 
-from zoomcamp import datasets, paths
-from zoomcamp.errors import ZoomcampError
+from zoomcamp import artifacts, churn, datasets, paths
 
-churn = service_files.load("03-classification", "churn")
 TRAIN = paths.module_dir("03-classification") / "train.py"
 
 
@@ -30,7 +30,7 @@ def _train(*args, timeout=600):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("churn") / "churn-model.bin"
+    out = tmp_path_factory.mktemp("models") / "churn"
     proc = _train("--output", str(out), "--C", "1.0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
@@ -38,18 +38,25 @@ def trained(tmp_path_factory):
 
 @pytest.mark.slow
 def test_artifact_and_metadata(trained):
-    meta = json.loads(trained.with_suffix(".json").read_text())
-    assert meta["model_file"] == "churn-model.bin"
-    assert meta["sha256"] == hashlib.sha256(trained.read_bytes()).hexdigest()
-    assert meta["data_sha256"] in datasets.get("telco-churn").sha256
-    assert meta["C"] == 1.0
-    assert meta["features"]["numerical"] == ["tenure", "monthlycharges", "totalcharges"]
-    assert len(meta["features"]["categorical"]) == 16
+    assert sorted(p.name for p in trained.iterdir()) == ["metadata.json", "model.bin"]
+    meta = json.loads((trained / "metadata.json").read_text())
+    assert artifacts.verify(trained) == meta
+    assert meta["schema"] == artifacts.SCHEMA and meta["name"] == "churn"
+    assert meta["files"] == {
+        "model.bin": hashlib.sha256((trained / "model.bin").read_bytes()).hexdigest()
+    }
+    assert meta["data"]["telco-churn"] in datasets.get("telco-churn").sha256
+    assert meta["versions"]["scikit-learn"] == sklearn.__version__
+    assert meta["params"]["C"] == 1.0 and meta["threshold"] == 0.5
+    assert meta["metrics"]["cv_auc"] is None  # C was given, no sweep
+    df = churn.load_data()
+    assert sorted(meta["features"]["categorical"] + meta["features"]["numerical"]) == sorted(
+        set(df.columns) - {"customerid", "churn"}
+    )
+    for field, values in meta["categories"].items():
+        assert values == sorted(df[field].unique().tolist())
     assert meta["categories"]["seniorcitizen"] == [0, 1]
-    assert meta["categories"]["contract"] == ["month-to-month", "one_year", "two_year"]
     assert "seniorcitizen" in meta["notes"]
-    for key in ("sklearn_version", "numpy_version", "python_version", "trained_at"):
-        assert meta[key]
 
 
 @pytest.mark.slow
@@ -57,11 +64,16 @@ def test_loaded_model_reproduces_its_test_metrics(trained):
     pipeline, meta = churn.load_model(trained)
     assert [name for name, _ in pipeline.steps] == ["dictvectorizer", "logisticregression"]
     test = churn.split(churn.load_data())["test"]
-    proba = pipeline.predict_proba(churn.records(test))[:, 1]
+    proba = pipeline.predict_proba(
+        test[meta["features"]["categorical"] + meta["features"]["numerical"]].to_dict(
+            orient="records"
+        )
+    )[:, 1]
     y = test["churn"].to_numpy()
     assert ((proba >= 0.5) == y).mean() == pytest.approx(
         meta["metrics"]["test_accuracy"], abs=1e-12
     )
+    assert roc_auc_score(y, proba) == pytest.approx(meta["metrics"]["test_auc"], abs=1e-12)
     # the course's reference: test accuracy 0.815
     assert 0.79 < meta["metrics"]["test_accuracy"] < 0.83
     assert 0.83 < meta["metrics"]["test_auc"] < 0.88
@@ -69,12 +81,13 @@ def test_loaded_model_reproduces_its_test_metrics(trained):
 
 @pytest.mark.slow
 def test_tampered_artifact_is_refused(trained, tmp_path):
-    copy = tmp_path / "churn-model.bin"
-    data = bytearray(trained.read_bytes())
+    copy = tmp_path / "churn"
+    copy.mkdir()
+    data = bytearray((trained / "model.bin").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    copy.write_bytes(bytes(data))
-    copy.with_suffix(".json").write_text(trained.with_suffix(".json").read_text())
-    with pytest.raises(ZoomcampError, match="sha256"):
+    (copy / "model.bin").write_bytes(bytes(data))
+    (copy / "metadata.json").write_text((trained / "metadata.json").read_text())
+    with pytest.raises(artifacts.ArtifactError, match="sha256"):
         churn.load_model(copy)
 
 
@@ -115,18 +128,29 @@ def test_validation_accuracy_band():
 
 
 @pytest.mark.slow
-def test_cv_picks_the_best_c(tmp_path, monkeypatch):
-    train = service_files.load("03-classification", "train")
-    monkeypatch.setattr(train, "C_GRID", [0.001, 1.0])
-    meta = train.train(tmp_path / "m.bin")
+def test_cv_picks_the_best_c(tmp_path):
+    meta, summary = churn.train(tmp_path / "churn", C_values=[0.001, 1.0])
     cv = meta["metrics"]["cv_auc"]
-    assert set(cv) == {"0.001", "1.0"}
-    assert meta["C"] == max((0.001, 1.0), key=lambda c: cv[str(c)]["mean"])
+    assert cv == summary["cv_auc"] and set(cv) == {"0.001", "1.0"}
+    assert (
+        meta["params"]["C"] == summary["C"] == max((0.001, 1.0), key=lambda c: cv[str(c)]["mean"])
+    )
     assert all(0 < v["std"] < 0.05 for v in cv.values())
-    churn.load_model(tmp_path / "m.bin")
+    # the report is committed: it must not carry anything that changes run to run
+    assert set(summary) == {
+        "C",
+        "test_auc",
+        "test_accuracy",
+        "threshold",
+        "converged",
+        "n_train",
+        "n_test",
+        "cv_auc",
+    }
+    churn.load_model(tmp_path / "churn")
 
 
 def test_bad_c_is_a_clean_error(tmp_path):
-    proc = _train("--C", "-1", "--output", str(tmp_path / "m.bin"), timeout=120)
+    proc = _train("--C", "-1", "--output", str(tmp_path / "churn"), timeout=120)
     assert proc.returncode == 2 and "--C must be positive" in proc.stderr
-    assert "Traceback" not in proc.stderr and not (tmp_path / "m.bin").exists()
+    assert "Traceback" not in proc.stderr and not (tmp_path / "churn").exists()

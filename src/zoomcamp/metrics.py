@@ -1,41 +1,24 @@
-"""Evaluation metrics for binary classifiers, written by hand with NumPy, and the churn
-model's cross-validation (module 04).
+"""Evaluation metrics for binary classifiers, written by hand with NumPy (module 04), and the
+one K-fold cross-validation of the project.
 
 Conventions (the course's): label 1 is the positive class; a score is predicted positive
 when ``score >= threshold``. Undefined ratios are NaN, never silently 0: precision with
 no predicted positives, recall/TPR with no positive labels, FPR with no negative labels,
 and AUC when ``y_true`` holds one class only (AUC also warns ``UndefinedMetricWarning``,
 as scikit-learn 1.9 does). Constant scores give AUC 0.5.
-
-The data preparation lives in ``03-classification/churn.py`` and ``leads.py`` (one source
-of truth); this file imports them from there.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 from tqdm import tqdm
-
-from zoomcamp import paths
-from zoomcamp.settings import fast_mode
-
-churn = paths.load_script("03-classification", "churn")
-leads = paths.load_script("03-classification", "leads")
-
-
-C_GRID = [0.001, 0.01, 0.1, 0.5, 1, 5, 10]
-C_GRID_FAST = [0.1, 1]  # ZOOMCAMP_FAST=1 (tests, CI)
-
-
-def c_grid() -> list[float]:
-    """The C values of the CV sweep (a short list when ``ZOOMCAMP_FAST=1``)."""
-    return C_GRID_FAST if fast_mode() else C_GRID
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -164,36 +147,24 @@ def roc_auc(y_true, scores) -> float:
     return float((below + below_or_tied) / (2.0 * len(pos) * len(neg)))
 
 
-# --------------------------------------------------------------------------- the churn model
-
-
-def validation_scores(C: float = 1.0) -> dict:
-    """The lesson's model (fitted on train, C=1) scored on validation."""
-    parts = churn.split(churn.load_data())
-    model = churn.fit(parts["train"], C=C)
-    return {
-        "y": parts["val"][churn.TARGET].to_numpy(),
-        "score": churn.predict(model, parts["val"]),
-        "model": model,
-        "parts": parts,
-    }
+# --------------------------------------------------------------------------- cross-validation
 
 
 def cross_validate(
     df: pd.DataFrame,
     C_values: Sequence[float],
+    *,
+    fit: Callable[[pd.DataFrame, float], Any],
+    predict: Callable[[Any, pd.DataFrame], np.ndarray],
+    target: str,
     n_splits: int = 5,
     seed: int = 1,
-    fit=None,
-    predict=None,
-    target: str | None = None,
 ) -> pd.DataFrame:
-    """K-fold AUC for each C (``KFold(n_splits, shuffle=True, random_state=seed)``) with a
-    progress bar; one row per C with ``mean``, ``std`` (population, as ``np.std``) and the
-    fold scores. ``fit(df, C)``/``predict(model, df)``/``target`` default to the churn model."""
-    fit = fit or (lambda d, C: churn.fit(d, C=C))
-    predict = predict or churn.predict
-    target = target or churn.TARGET
+    """K-fold AUC for each C (``KFold(n_splits, shuffle=True, random_state=seed)``, the same
+    folds for every C) with a progress bar on stderr: one row per C with ``C``, ``mean``,
+    ``std`` (population, as ``np.std``) and the fold scores ``folds``.
+
+    ``fit(df, C)`` returns a model, ``predict(model, df)`` its scores for ``df``."""
     folds = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(df))
     rows = []
     with tqdm(total=len(C_values) * len(folds), desc="K-fold CV", file=sys.stderr) as bar:

@@ -1,4 +1,5 @@
-"""The lead-scoring dataset of the 2025 homework (modules 03 and 04) as a library.
+"""The lead-scoring dataset of the 2025 homework (modules 03 and 04) as a library, used by
+``03-classification/homework.py``, ``04-evaluation/homework.py`` and their notebooks.
 
 Preparation as the homework states it: missing categorical values become the string
 ``'NA'``, missing numeric values ``0.0``; target ``converted``. The model is
@@ -9,21 +10,15 @@ default ``lbfgs`` (see ``SOLVERS``).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
-from zoomcamp import datasets
+from zoomcamp import classification, datasets
 from zoomcamp.errors import ZoomcampError
 
 DATASET = "lead-scoring"
@@ -56,13 +51,8 @@ def load_data(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def split(df: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
-    """60/20/20 with ``train_test_split`` twice (0.2, then 0.25 of the rest)."""
-    full_train, test = train_test_split(df, test_size=0.2, random_state=seed)
-    train, val = train_test_split(full_train, test_size=0.25, random_state=seed)
-    return {
-        k: v.reset_index(drop=True)
-        for k, v in {"full_train": full_train, "train": train, "val": val, "test": test}.items()
-    }
+    """60/20/20 (``classification.split_train_val_test``): seed 42 in 03, 1 in 04."""
+    return classification.split_train_val_test(df, seed)
 
 
 def most_frequent(df: pd.DataFrame, column: str) -> str:
@@ -91,21 +81,15 @@ def mutual_information(df: pd.DataFrame, columns: list[str] | None = None) -> pd
 def make_model(
     solver: str = "liblinear", C: float = 1.0, random_state: int | None = 42
 ) -> Pipeline:
+    """The homework's ``DictVectorizer`` + ``LogisticRegression(solver, C, max_iter=1000,
+    random_state)`` pipeline, unfitted."""
     if solver not in SOLVERS:
         raise ZoomcampError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    return Pipeline(
-        [
-            ("dictvectorizer", DictVectorizer(sparse=False)),
-            (
-                "logisticregression",
-                LogisticRegression(solver=solver, C=C, max_iter=1000, random_state=random_state),
-            ),
-        ]
-    )
+    return classification.make_logistic(C=C, solver=solver, random_state=random_state)
 
 
 def records(df: pd.DataFrame, features: list[str] | None = None) -> list[dict[str, Any]]:
-    return df[features or FEATURES].to_dict(orient="records")
+    return classification.records(df, features or FEATURES)
 
 
 def fit(
@@ -115,20 +99,20 @@ def fit(
     C: float = 1.0,
     random_state: int | None = 42,
 ) -> Pipeline:
-    """Fit the homework model on ``df`` (single-threaded BLAS: the problem is tiny).
+    """Fit the homework model on ``df`` (``classification.fit_logistic``).
 
     lbfgs stops at ``max_iter`` on the unscaled ``annual_income``: that is the quirk the
-    homework is about, so its ConvergenceWarning is silenced rather than printed per fit."""
-    model = make_model(solver, C, random_state)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(records(df, features), df[TARGET].to_numpy())
-    return model
+    homework is about; its ConvergenceWarning is silenced rather than printed per fit."""
+    if solver not in SOLVERS:
+        raise ZoomcampError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return classification.fit_logistic(
+        df, TARGET, features or FEATURES, C=C, solver=solver, random_state=random_state
+    )
 
 
 def predict(model: Pipeline, df: pd.DataFrame, features: list[str] | None = None) -> np.ndarray:
     """Probability of ``converted == 1`` for each row."""
-    return model.predict_proba(records(df, features))[:, 1]
+    return classification.predict_proba(model, df, features or FEATURES)
 
 
 def accuracy(

@@ -53,7 +53,6 @@ C_GRID_FAST = [0.1, 1.0]  # ZOOMCAMP_FAST=1 (tests, CI)
 N_SPLITS = 5
 
 
-
 def c_grid() -> list[float]:
     """The C values of the CV sweep (a short list when ``ZOOMCAMP_FAST=1``)."""
     return C_GRID_FAST if fast_mode() else C_GRID

@@ -20,10 +20,7 @@ import statistics
 import sys
 import time
 
-import hair
-import hair_model
-
-from zoomcamp import reports
+from zoomcamp import hair, hair_model, hair_train, reports
 from zoomcamp.errors import ZoomcampError
 
 
@@ -116,7 +113,7 @@ def bench(
             "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         },
-        "versions": hair_model.versions(),
+        "versions": hair_train.versions(),
     }
 
 

@@ -1,22 +1,21 @@
-"""uv run python 08-deep-learning/homework.py
+"""uv run python 08-deep-learning/homework.py [--json] [--history PATH]
 
 The 2025 homework of module 08 (hair type, curly vs straight, 6 questions), answered from
-the recorded training history of ``train.py`` (``models/hair/history.json``; under
-ZOOMCAMP_FAST=1 the tiny run's ``models/hair-quick/history.json``). When no history with
-the wanted settings exists, it trains first (progress on stderr). ``--json`` prints one
-JSON object and nothing else on stdout.
+the recorded training history of ``train.py`` (``models/hair/history.json``, verified with
+the model folder; under ZOOMCAMP_FAST=1 the tiny run's in ``.fast/models/hair/``). When no
+history with the wanted settings exists, it trains first (progress on stderr).
+``--history PATH`` answers from a recorded history file instead (e.g.
+``reports/08-deep-learning/hair-history.json``), whatever its settings, without training.
+``--json`` prints one JSON object and nothing else on stdout.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import logging
+from pathlib import Path
 
-import hair
-import hair_model
-import numpy as np
-
-from zoomcamp import homework
+from zoomcamp import hair, hair_model, hair_train, homework
 
 OPTIONS_Q1 = [
     "MSE",
@@ -30,45 +29,6 @@ OPTIONS_Q4 = ["0.007", "0.078", "0.171", "1.710"]
 OPTIONS_Q5 = ["0.008", "0.08", "0.88", "8.88"]
 OPTIONS_Q6 = ["0.08", "0.28", "0.68", "0.98"]
 
-log = logging.getLogger("hair.homework")
-
-
-def wanted_config() -> dict:
-    """The settings the answers must come from: the homework's, or the tiny fast ones."""
-    if hair.fast_mode():
-        return {
-            "epochs": hair.FAST_EPOCHS,
-            "augmented_epochs": hair.FAST_AUGMENTED_EPOCHS,
-            "limit": hair.FAST_LIMIT,
-        }
-    return {"epochs": hair.EPOCHS, "augmented_epochs": hair.AUGMENTED_EPOCHS, "limit": None}
-
-
-def recorded_history() -> dict:
-    """The history of a run with the wanted settings, training one when none is recorded."""
-    cfg = wanted_config()
-    path = hair_model.run_dir(quick=hair.fast_mode()) / "history.json"
-    if path.is_file():
-        result = json.loads(path.read_text())
-        if all(result.get("config", {}).get(k) == v for k, v in cfg.items()):
-            return result
-        log.warning("%s was recorded with other settings; training again", path)
-    from train import train  # sibling script; imports TensorFlow
-
-    return train(cfg["epochs"], cfg["augmented_epochs"], cfg["limit"])
-
-
-def answers_from_history(result: dict) -> dict:
-    """The numbers the questions ask for, from a per-epoch history (plain epochs first)."""
-    h, k = result["history"], result["plain_epochs"]
-    aug_loss, aug_acc = h["val_loss"][k:], h["val_accuracy"][k:]
-    return {
-        "median_train_accuracy_plain": float(np.median(h["accuracy"][:k])),
-        "std_train_loss_plain": float(np.std(h["loss"][:k])),  # population std, as np.std
-        "mean_test_loss_augmented": float(np.mean(aug_loss)),
-        "mean_test_accuracy_last5_augmented": float(np.mean(aug_acc[-5:])),
-    }
-
 
 def closeness(value: float, options: list[str]) -> str:
     """The two nearest options and their distances (the answers are read off these)."""
@@ -76,11 +36,12 @@ def closeness(value: float, options: list[str]) -> str:
     return "nearest options " + ", ".join(f"{o} (|diff| {abs(float(o) - value):.3f})" for o in near)
 
 
-def compute() -> dict:
-    result = recorded_history()  # first: training seeds the generators before building
+def compute(history: Path | None = None) -> dict:
+    # first: training seeds the generators before building
+    result = hair_train.recorded_history() if history is None else hair_train.read_history(history)
     model = hair_model.build_model()
     loss = model.loss
-    a = answers_from_history(result)
+    a = hair_train.answers_from_history(result)
     n_plain, n_aug = result["plain_epochs"], len(result["history"]["loss"]) - result["plain_epochs"]
     where = f"{n_plain} plain + {n_aug} augmented epochs, {result['n_train']} train / {result['n_test']} test images"
     answers = {
@@ -102,6 +63,21 @@ def compute() -> dict:
     return answers
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    # zoomcamp.homework.main owns --json and --help; --history is taken off first
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--history", type=Path, default=None)
+    args, rest = pre.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    homework.main(hair.MODULE, compute, description="Module 08 homework (2025): hair type CNN")
+    homework.main(
+        hair.MODULE,
+        lambda: compute(args.history),
+        description="Module 08 homework (2025): hair type CNN. --history PATH: answer from a "
+        "recorded history (history.json or reports/08-deep-learning/hair-history.json) "
+        "without training.",
+        argv=rest,
+    )
+
+
+if __name__ == "__main__":
+    main()

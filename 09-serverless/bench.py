@@ -1,6 +1,7 @@
 """uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
 
-Benchmarks the Lambda image with the exported model (09-serverless/model), writing
+Benchmarks the Lambda image with 08's exported model (``models/hair-onnx/``, copied into the
+build context by ``build.prepare_context``), writing
 ``reports/09-serverless/bench.json``:
 
 - image size: ours, the base image, and the layers we add (deps, model, code);
@@ -35,7 +36,7 @@ import hair_lambda as hl
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, io, paths, reports
+from zoomcamp import datasets, hair_model, io, paths, reports
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "09-serverless"
@@ -55,9 +56,9 @@ for _ in range(int(sys.argv[1])):
 import hair_lambda as hl
 raw = open("/tmp/img.jpg", "rb").read()
 img = hl.open_image(raw)
-x = hl.preprocess(img)
+x = f.MODEL.preprocess(img)
 parts = {}
-for name, fn in (("decode", lambda: hl.open_image(raw)), ("preprocess", lambda: hl.preprocess(img)),
+for name, fn in (("decode", lambda: hl.open_image(raw)), ("preprocess", lambda: f.MODEL.preprocess(img)),
                  ("onnx_1_thread", lambda: f.MODEL.logits(x))):
     ts = []
     for _ in range(int(sys.argv[1])):
@@ -129,18 +130,12 @@ def summary_ms(seconds: list[float]) -> dict:
 
 
 def model_info(model_dir: Path) -> dict:
-    path = model_dir / "hair_classifier.onnx"
-    if not path.is_file():
-        return {"path": str(path), "mb": None}
-    meta = (
-        json.loads(path.with_suffix(".json").read_text())
-        if path.with_suffix(".json").is_file()
-        else {}
-    )
+    path = model_dir / hair_model.ONNX_FILE
+    meta = hl.read_metadata(model_dir)
     return {
         "path": str(path),
         "mb": path.stat().st_size / 1e6,
-        "onnx_sha256": meta.get("onnx_sha256"),
+        "onnx_sha256": meta["files"].get(path.name),
         "training": meta.get("training"),
         "tiny_stand_in": bool(meta.get("tiny_stand_in")),
     }
@@ -287,26 +282,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model-dir",
         type=Path,
-        default=build.MODEL_DIR,
-        help="exported model to build with (another folder: built from a scratch copy of the context)",
+        default=None,
+        help="exported model folder to build with (default: models/hair-onnx)",
     )
     args = parser.parse_args(argv)
     try:
         ok, why = build.docker_available()
         if not ok:
             raise ZoomcampError(why)
-        model_dir = args.model_dir.resolve()
-        if not args.no_build:
-            if model_dir == build.MODEL_DIR:
-                build.ensure_model(build.MODEL_DIR, [])
-                build.docker_build(build.HERE, args.tag, quiet=True)
-            else:
-                build.verify_model(model_dir / "hair_classifier.onnx")
-                with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as ctx:
-                    build.docker_build(
-                        build.scratch_context(model_dir, Path(ctx)), args.tag, quiet=True
-                    )
-        result = bench(args.tag, args.runs, args.n, model_dir)
+        with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as scratch:
+            # another model folder: built from a scratch copy of the context
+            context = build.prepare_context(
+                None if args.model_dir is None else Path(scratch), args.model_dir
+            )
+            if not args.no_build:
+                build.docker_build(context, args.tag, quiet=True)
+            result = bench(args.tag, args.runs, args.n, context / "model")
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,15 +1,16 @@
-"""uv run python 09-serverless/build.py [--tag hair-classifier:v1]
+"""uv run python 09-serverless/build.py [--tag hair-classifier:v1] [--no-build]
 
-The make-like path from a fresh clone to the Lambda image:
+The build step of the Lambda image. 08-deep-learning trains and exports the model into
+``models/hair-onnx/`` (``hair_classifier.onnx`` + ``metadata.json``); this script copies that
+folder, verified against its metadata, into the git-ignored build context
+``09-serverless/model/`` and runs ``docker build -t TAG 09-serverless``. It never trains or
+exports: without the model it stops with one line saying to run
+``uv run zoomcamp reproduce 08``. ``--no-build`` only copies. Under ZOOMCAMP_FAST=1 the
+context is a scratch copy in ``.fast/09-serverless/``, so the fast model never lands in
+``09-serverless/model/``.
 
-1. if ``09-serverless/model/hair_classifier.onnx`` is missing, export it with
-   08-deep-learning's ``export.py`` (training the Keras model with ``train.py`` first when
-   ``<models>/hair/hair-model.keras`` does not exist either);
-2. check the ONNX file against the sha256 in its metadata JSON;
-3. ``docker build -t TAG 09-serverless``.
-
-``--tiny-model DIR`` writes a tiny stand-in ONNX model (same input/output names and
-layout, three weights, NOT the hair classifier) for smoke tests of the container.
+``--tiny-model DIR`` writes a tiny stand-in ONNX model (same interface and metadata, three
+weights, NOT the hair classifier) for smoke tests of the container.
 """
 
 from __future__ import annotations
@@ -28,104 +29,65 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoomcamp import io, paths
+from zoomcamp import artifacts, hair_model, paths, settings
 from zoomcamp.errors import ZoomcampError
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
-DL = paths.REPO_ROOT / "08-deep-learning"
 TAG = "hair-classifier:v1"
-CONTEXT_FILES = [
-    "Dockerfile",
-    ".dockerignore",
-    "pyproject.toml",
-    "uv.lock",
-    "hair_lambda.py",
-    "lambda_function.py",
-]
 NETWORK = "host"  # the engine here has no bridge network; "default" elsewhere also works
 
 
-def keras_model_path() -> Path:
-    return paths.models_dir() / "hair" / "hair-model.keras"
+def context_files() -> list[str]:
+    """The files of this folder the image needs: the ones ``.dockerignore`` lets in."""
+    names = ["Dockerfile", ".dockerignore"]
+    for line in (HERE / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("!") and "/" not in line:
+            names.append(line[1:])
+    return names
+
+
+def source_model_dir() -> Path:
+    """08's export: ``models/hair-onnx/`` (``.fast/models/hair-onnx/`` in fast mode)."""
+    return paths.model_dir(hair_model.ONNX_NAME)
+
+
+def default_context() -> Path:
+    """``09-serverless/``, or its scratch copy ``.fast/09-serverless/`` in fast mode."""
+    return paths.FAST_ROOT / HERE.name if settings.fast_mode() else HERE
+
+
+def prepare_context(context: Path | None = None, source: Path | None = None) -> Path:
+    """A build context with the verified model in ``model/``: the context files are copied
+    first when ``context`` is not this folder. Returns the context."""
+    context = default_context() if context is None else Path(context)
+    source = source_model_dir() if source is None else Path(source)
+    if not (source / artifacts.METADATA_FILE).is_file():
+        raise ZoomcampError(
+            f"no model at {source}: run `uv run zoomcamp reproduce 08` "
+            "(it trains and exports the hair model)"
+        )
+    if artifacts.verify(source, check_versions=False).get("tiny_stand_in"):
+        raise ZoomcampError(f"{source} is the tiny test stand-in, not the hair model")
+    if context.resolve() != HERE:
+        context.mkdir(parents=True, exist_ok=True)
+        for name in context_files():
+            if (HERE / name).is_file():
+                shutil.copy2(HERE / name, context / name)
+    model = context / "model"
+    meta = artifacts.copy(source, model)
+    keep = {*meta["files"], artifacts.METADATA_FILE, ".gitignore", "README.md"}
+    for stale in model.glob("hair_classifier.*"):  # e.g. a .onnx.data of an earlier export
+        if stale.name not in keep:
+            stale.unlink()
+    return context
 
 
 def write_tiny_model(out_dir: Path) -> Path:
-    """A 3-weight ONNX model with the real one's interface: input ``input`` [N,3,200,200]
-    -> global average pool -> Gemm -> ``output`` [N,1] (a logit). For tests only."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    w = numpy_helper.from_array(np.array([[2.0], [-1.0], [0.5]], dtype=np.float32), "w")
-    b = numpy_helper.from_array(np.array([0.1], dtype=np.float32), "b")
-    graph = helper.make_graph(
-        [
-            helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
-            helper.make_node("Flatten", ["pooled"], ["flat"]),
-            helper.make_node("Gemm", ["flat", "w", "b"], ["output"]),
-        ],
-        "tiny_hair",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 200, 200])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1])],
-        initializer=[w, b],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "hair_classifier.onnx"
-    with io.atomic_path(path) as tmp:
-        onnx.save(model, str(tmp))
-    io.write_json(
-        out_dir / "hair_classifier.json",
-        {
-            "tiny_stand_in": True,
-            "input_name": "input",
-            "output_name": "output",
-            "input_shape": [None, 3, 200, 200],
-            "output": "logit",
-            "classes": ["curly", "straight"],
-            "positive_class": "straight",
-            "onnx_sha256": io.sha256_file(path),
-        },
-    )
-    return path
-
-
-def ensure_model(model_dir: Path, train_args: list[str]) -> Path:
-    """The exported ONNX model in ``model_dir``, exporting (and training) when missing."""
-    onnx_path = model_dir / "hair_classifier.onnx"
-    if not onnx_path.is_file():
-        if not (DL / "export.py").is_file():
-            raise ZoomcampError(f"no {onnx_path} and no 08-deep-learning/export.py to make it")
-        if not keras_model_path().is_file():
-            print(
-                f"no {keras_model_path()}: training it (08-deep-learning/train.py)", file=sys.stderr
-            )
-            _run([sys.executable, str(DL / "train.py"), *train_args])
-        _run(
-            [
-                sys.executable,
-                str(DL / "export.py"),
-                "--model",
-                str(keras_model_path()),
-                "--output-dir",
-                str(model_dir),
-            ]
-        )
-    verify_model(onnx_path)
-    return onnx_path
-
-
-def verify_model(onnx_path: Path) -> dict:
-    meta_path = onnx_path.with_suffix(".json")
-    if not meta_path.is_file():
-        raise ZoomcampError(f"{meta_path} is missing (export the model again)")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("onnx_sha256") and meta["onnx_sha256"] != io.sha256_file(onnx_path):
-        raise ZoomcampError(f"{onnx_path} does not match the sha256 in {meta_path.name}")
-    return meta
+    """``zoomcamp.hair_model.write_stand_in``: a 3-weight model with the export's interface
+    and metadata, NOT the hair classifier (tests of the handler and the container)."""
+    return hair_model.write_stand_in(out_dir)
 
 
 def docker_build(
@@ -219,16 +181,6 @@ def invoke_when_ready(endpoint: str, event: dict, wait: float = 60.0) -> dict:
             time.sleep(0.02)
 
 
-def scratch_context(model_dir: Path, dest: Path) -> Path:
-    """A copy of this build context with the model files of ``model_dir`` in ``model/``."""
-    for name in CONTEXT_FILES:
-        shutil.copy2(HERE / name, dest / name)
-    (dest / "model").mkdir(exist_ok=True)
-    for f in model_dir.glob("hair_classifier.*"):
-        shutil.copy2(f, dest / "model" / f.name)
-    return dest
-
-
 def _run(cmd: list[str], **kw) -> None:
     print("+ " + " ".join(cmd), file=sys.stderr)
     proc = subprocess.run(cmd, cwd=paths.REPO_ROOT, **kw)
@@ -240,27 +192,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tag", default=TAG, help="image tag")
     parser.add_argument("--network", default=NETWORK, help="docker build --network ('' for none)")
-    parser.add_argument("--no-build", action="store_true", help="only make sure the model exists")
+    parser.add_argument(
+        "--no-build", action="store_true", help="only copy the model into the build context"
+    )
     parser.add_argument(
         "--tiny-model",
         type=Path,
         metavar="DIR",
         help="write a tiny stand-in model into DIR and stop (tests)",
     )
-    parser.add_argument(
-        "--train-args",
-        default="",
-        help="extra arguments for 08's train.py, e.g. '--limit 64 --epochs 1'",
-    )
     args = parser.parse_args(argv)
     try:
         if args.tiny_model:
             print(write_tiny_model(args.tiny_model))
             return 0
-        onnx_path = ensure_model(MODEL_DIR, args.train_args.split())
+        context = prepare_context()
+        onnx_path = context / "model" / hair_model.ONNX_FILE
         print(f"model: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
         if not args.no_build:
-            docker_build(HERE, args.tag, args.network or None)
+            docker_build(context, args.tag, args.network or None)
             print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}", file=sys.stderr)
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)

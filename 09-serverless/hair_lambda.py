@@ -1,58 +1,35 @@
 """The hair-type classifier behind the Lambda handler: input checks, download, preprocessing, ONNX.
 
 Library file of ``lambda_function.py`` (copied next to it into the container); it needs
-only NumPy, Pillow and ONNX Runtime. The preprocessing repeats 08-deep-learning's
-``hair.load_image`` step for step (the tests prove they agree) and then puts the channels
-first, the layout the exported model expects (NCHW).
+only NumPy, Pillow, ONNX Runtime and ``fetch.py`` (limits, URL policy, download). The
+preprocessing repeats 08-deep-learning's ``hair.load_image`` step for step with every constant
+read from the model's ``metadata.json`` (the tests prove they agree on real images) and then
+puts the channels first, the layout the exported model expects (NCHW).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import http.client
+import hashlib
 import io
-import ipaddress
 import json
 import math
 import os
-import socket
-import ssl
-import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
+import fetch
 import numpy as np
+from fetch import MAX_PIXELS, BadInput
 from PIL import Image, UnidentifiedImageError
 
-SIZE = (200, 200)
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-CLASSES = ("curly", "straight")
-
-# Input limits (env overrides, read once at import)
-MAX_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", 10 * 1024 * 1024))  # download / inline size
-MAX_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", 40_000_000))  # width * height
-CONNECT_TIMEOUT = float(os.environ.get("CONNECT_TIMEOUT", 3.0))  # seconds
-READ_TIMEOUT = float(os.environ.get("READ_TIMEOUT", 5.0))  # seconds without a byte
-TOTAL_TIMEOUT = float(os.environ.get("TOTAL_TIMEOUT", 10.0))  # whole download
-MAX_REDIRECTS = 3
+# the input limits (MAX_PIXELS among them), URLs and the download live in fetch.py
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
 # Pillow raises DecompressionBombError above 2x this and warns above it; the warning is
 # turned into an error below, and the header size is checked before decoding anyway.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-
-class BadInput(ValueError):
-    """A problem with the request: answered with status 400 and the message."""
-
-
-def allow_private_urls() -> bool:
-    """``ALLOW_PRIVATE_URLS=1`` lets URLs reach private/loopback addresses (tests, local use)."""
-    return os.environ.get("ALLOW_PRIVATE_URLS", "") == "1"
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -72,169 +49,93 @@ def open_image(data: bytes) -> Image.Image:
             return img
     except BadInput:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadInput(f"image too large: {exc}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's message quotes its own threshold (2x ours for the error): quote ours
+        raise BadInput(f"image exceeds the limit of {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadInput(f"not a decodable image ({type(exc).__name__})") from None
 
 
-def preprocess(img: Image.Image) -> np.ndarray:
-    """Pillow image -> float32 (1, 3, 200, 200): 08's ``load_image`` with channels first."""
-    img = img.convert("RGB").resize(SIZE, Image.NEAREST)
-    x = np.asarray(img, dtype=np.float32) / 255.0
-    x = (x - MEAN) / STD
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+RESAMPLING = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
 
-# ---------------------------------------------------------------- download
-def _check_address(ip: str) -> None:
-    addr = ipaddress.ip_address(ip.split("%")[0])
-    if getattr(addr, "ipv4_mapped", None):
-        addr = addr.ipv4_mapped
-    if not addr.is_global or addr.is_multicast:
-        raise BadInput(f"URL resolves to a non-public address ({addr}); refused")
+class Preprocessing:
+    """08's ``hair.load_image`` with channels first, every constant read from the model's
+    metadata (``preprocessing``, written by 08's export from ``zoomcamp.hair``)."""
 
-
-def _resolve(host: str, port: int) -> str:
-    """One vetted IP address for ``host`` (every address it resolves to must be public)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise BadInput(f"cannot resolve host {host!r}: {exc}") from None
-    ips = [info[4][0] for info in infos]
-    if not ips:
-        raise BadInput(f"cannot resolve host {host!r}")
-    if not allow_private_urls():
-        for ip in ips:
-            _check_address(ip)
-    return ips[0]
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the already vetted IP (no second DNS lookup: no DNS rebinding)."""
-
-    def __init__(self, host: str, port: int, ip: str, **kw: Any) -> None:
-        super().__init__(host, port, **kw)
-        self._ip = ip
-
-    def connect(self) -> None:
-        self.sock = self.raw = socket.create_connection(
-            (self._ip, self.port), timeout=CONNECT_TIMEOUT
-        )
-        self.sock.settimeout(READ_TIMEOUT)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, ip: str, **kw: Any) -> None:
-        super().__init__(host, port, context=ssl.create_default_context(), **kw)
-        self._ip = ip
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
-        self.raw = raw
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
-        self.sock.settimeout(READ_TIMEOUT)
-
-
-def _get_once(url: str, deadline: float) -> tuple[int, dict[str, str], bytes | None]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise BadInput("only http and https URLs are accepted")
-    if not parts.hostname:
-        raise BadInput("URL has no host")
-    if parts.username or parts.password:
-        raise BadInput("URLs with credentials are refused")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise BadInput("URL has an invalid port") from None
-    ip = _resolve(parts.hostname, port)
-    cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    conn = cls(parts.hostname, port, ip)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
-    # the whole-download deadline, even for a server that trickles its headers: a watchdog
-    # shuts the socket down, which wakes up any blocked read
-    watchdog = threading.Timer(remaining, _abort, [conn])
-    watchdog.daemon = True
-    watchdog.start()
-    resp = None
-    try:
-        conn.request(
-            "GET", path, headers={"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"}
-        )
-        resp = conn.getresponse()
-        if time.monotonic() >= deadline:  # the watchdog cut the headers short
-            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
-        headers = {k.lower(): v for k, v in resp.getheaders()}
-        if resp.status != 200:
-            return resp.status, headers, None
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if not (ctype.startswith("image/") or ctype == "application/octet-stream"):
-            raise BadInput(f"URL content type is {ctype or 'missing'!r}, not an image")
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BYTES:
-            raise BadInput(f"image is {int(length)} bytes; the limit is {MAX_BYTES}")
-        chunks, total = [], 0
-        while True:
-            if time.monotonic() > deadline:
-                raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
-            chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > MAX_BYTES:
-                raise BadInput(f"image exceeds the limit of {MAX_BYTES} bytes")
-            chunks.append(chunk)
-        if time.monotonic() >= deadline:  # the watchdog cut the body short
-            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
-        return 200, headers, b"".join(chunks)
-    except (OSError, http.client.HTTPException) as exc:
-        if time.monotonic() >= deadline:
-            raise BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s") from None
-        if isinstance(exc, TimeoutError):
-            raise BadInput("timed out fetching the URL") from None
-        raise BadInput(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
-    finally:
-        watchdog.cancel()
-        if resp is not None:
-            resp.close()  # the response owns the socket when the server closes the connection
-        conn.close()
-
-
-def _abort(conn: http.client.HTTPConnection) -> None:
-    sock = getattr(conn, "raw", None)  # conn.sock is None once the response owns the socket
-    if sock is not None:
+    def __init__(self, meta: dict[str, Any]) -> None:
+        pre = meta.get("preprocessing")
+        if not isinstance(pre, dict):
+            raise ValueError("the model metadata has no 'preprocessing'")
         try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+            width, height = (int(v) for v in pre["size"])
+            self.size = (width, height)
+            self.resample = RESAMPLING[pre["resample"]]
+            # 08 divides by 255; dividing by the float32 reciprocal of the scale does the same
+            self.divisor = np.float32(1.0 / float(pre["scale"]))
+            self.mean = np.array(pre["mean"], dtype=np.float32).reshape(3)
+            self.std = np.array(pre["std"], dtype=np.float32).reshape(3)
+            fixed = (pre["mode"], pre["layout"], pre.get("first_frame", True))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"bad 'preprocessing' in the model metadata: {exc!r}") from None
+        if fixed != ("RGB", "NCHW", True):
+            raise ValueError(f"unsupported preprocessing (mode, layout, first frame) {fixed}")
 
-
-def fetch(url: str) -> bytes:
-    """GET an image over http(s) with the limits above, following up to 3 redirects."""
-    deadline = time.monotonic() + TOTAL_TIMEOUT
-    for _ in range(MAX_REDIRECTS + 1):
-        status, headers, body = _get_once(url, deadline)
-        if body is not None:
-            return body
-        if status in (301, 302, 303, 307, 308) and headers.get("location"):
-            url = urljoin(url, headers["location"])
-            continue
-        raise BadInput(f"URL answered HTTP {status}")
-    raise BadInput(f"more than {MAX_REDIRECTS} redirects")
+    def __call__(self, img: Image.Image) -> np.ndarray:
+        """Pillow image -> float32 (1, 3, height, width)."""
+        img = img.convert("RGB").resize(self.size, self.resample)
+        x = np.asarray(img, dtype=np.float32) / self.divisor
+        x = (x - self.mean) / self.std
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
 # ---------------------------------------------------------------- model
+SCHEMA = "zoomcamp-model/1"  # zoomcamp.artifacts' schema; this file reads it on its own
+METADATA_FILE = "metadata.json"
+
+
 def default_model_path() -> Path:
-    """``MODEL_PATH``, else ``hair_classifier.onnx`` in ``LAMBDA_TASK_ROOT``, else ``model/``."""
+    """``MODEL_PATH``, else ``hair_classifier.onnx`` in ``LAMBDA_TASK_ROOT``, else ``model/``;
+    its ``metadata.json`` lies next to it."""
     if os.environ.get("MODEL_PATH"):
         return Path(os.environ["MODEL_PATH"])
     here = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path(__file__).resolve().parent)
     candidate = here / "hair_classifier.onnx"
     return candidate if candidate.is_file() else here / "model" / "hair_classifier.onnx"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_metadata(folder: str | os.PathLike) -> dict[str, Any]:
+    """``folder/metadata.json`` once its schema and the sha256 of every file it lists are
+    checked: a swapped or truncated model is refused before ONNX Runtime opens it."""
+    folder = Path(folder)
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {path} (copy the model with 09-serverless/build.py)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a {SCHEMA} metadata file")
+    files = meta.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ValueError(f"{path}: 'files' must map each model file to its sha256")
+    for name, expected in files.items():
+        if not isinstance(name, str) or Path(name).name != name:
+            raise ValueError(f"{path} names {name!r}, not a plain file name")
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name} is missing (listed in {METADATA_FILE})")
+        if _sha256(folder / name) != expected:
+            raise ValueError(f"{folder / name} does not match the sha256 in {METADATA_FILE}")
+    return meta
 
 
 def sigmoid(z: float) -> float:
@@ -246,18 +147,19 @@ def sigmoid(z: float) -> float:
 
 
 class HairClassifier:
-    """An ONNX Runtime session over the exported model, checked against its metadata JSON."""
+    """An ONNX Runtime session over the exported model, checked against its metadata; the
+    preprocessing, names, classes and shapes all come from that metadata."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         import onnxruntime as ort  # imported here so preprocessing works without it
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(
-                f"no ONNX model at {path} (export it: see 09-serverless/README.md)"
-            )
-        meta_path = path.with_suffix(".json")
-        self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+            raise FileNotFoundError(f"no ONNX model at {path} (see 09-serverless/README.md)")
+        self.meta = read_metadata(path.parent)
+        if path.name not in self.meta["files"]:
+            raise ValueError(f"{path.name} is not listed in {path.parent / METADATA_FILE}")
+        self.preprocess = Preprocessing(self.meta)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # one thread by default: Lambda gives < 1 vCPU below 1769 MB, and on a shared CPU
@@ -270,19 +172,24 @@ class HairClassifier:
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self.input_name, self.output_name = inp.name, out.name
         for key, actual in (("input_name", inp.name), ("output_name", out.name)):
-            if key in self.meta and self.meta[key] != actual:
-                raise ValueError(f"{path}: metadata {key} {self.meta[key]!r} != graph {actual!r}")
-        if list(inp.shape[1:]) != [3, *SIZE]:
-            raise ValueError(f"{path}: input shape {inp.shape}, expected [N, 3, 200, 200]")
-        self.classes = tuple(self.meta.get("classes", CLASSES))
-        self.positive = self.meta.get("positive_class", self.classes[1])
+            if self.meta.get(key) != actual:
+                raise ValueError(f"{path}: metadata {key} {self.meta.get(key)!r} != {actual!r}")
+        width, height = self.preprocess.size
+        if list(inp.shape[1:]) != [3, height, width]:
+            raise ValueError(f"{path}: input shape {inp.shape}, expected [N, 3, {height}, {width}]")
+        if self.meta.get("output") != "logit":
+            raise ValueError(f"{path}: output {self.meta.get('output')!r}, expected 'logit'")
+        self.classes = tuple(self.meta.get("classes", ()))
+        self.positive = self.meta.get("positive_class")
+        if len(self.classes) != 2 or self.positive not in self.classes:
+            raise ValueError(f"{path}: classes {self.classes}, positive {self.positive!r}")
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """Raw logits, shape (N,), for a float32 (N, 3, 200, 200) batch."""
+        """Raw logits, shape (N,), for a preprocessed float32 (N, 3, H, W) batch."""
         return self.session.run([self.output_name], {self.input_name: x})[0].reshape(-1)
 
     def predict(self, img: Image.Image) -> dict[str, Any]:
-        logit = float(self.logits(preprocess(img))[0])
+        logit = float(self.logits(self.preprocess(img))[0])
         prob = sigmoid(logit)
         negative = next(c for c in self.classes if c != self.positive)
         return {
@@ -324,19 +231,11 @@ def image_from_request(req: dict[str, Any]) -> Image.Image:
         raise BadInput('send exactly one of "url" or "image_b64"')
     if has_url:
         url = req["url"]
-        if not isinstance(url, str) or not url.strip() or len(url) > 2048:
-            raise BadInput('"url" must be a non-empty string (at most 2048 characters)')
-        return open_image(fetch(url.strip()))
-    data = req["image_b64"]
-    if not isinstance(data, str) or not data:
-        raise BadInput('"image_b64" must be a non-empty base64 string')
-    if len(data) > MAX_BYTES * 4 // 3 + 4:
-        raise BadInput(f"inline image exceeds the limit of {MAX_BYTES} bytes")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadInput('"image_b64" is not valid base64') from None
-    return open_image(raw)
+        limit = fetch.MAX_URL_CHARS
+        if not isinstance(url, str) or not url.strip() or len(url) > limit:
+            raise BadInput(f'"url" must be a non-empty string (at most {limit} characters)')
+        return open_image(fetch.fetch(url.strip()))
+    return open_image(fetch.decode_inline(req["image_b64"]))
 
 
 def _respond(status: int, payload: dict[str, Any], gateway: bool) -> dict[str, Any]:

@@ -2,12 +2,10 @@
 
 Homework 09 (2025): the hair-type model in Lambda, answered with this repo's own model.
 
-The model is ``09-serverless/model/hair_classifier.onnx`` (exported by
-``08-deep-learning/export.py``). When it is missing, the full Keras model of 08
-(``<models>/hair/hair-model.keras``) is exported into that folder; under ZOOMCAMP_FAST=1
-with no Keras model either, a quick one is trained with 08's ``train.py`` (fast setting)
-and exported into ``<models>/serverless-quick/``. Without ZOOMCAMP_FAST it stops and says
-to run 08 first (``uv run zoomcamp reproduce 08``).
+The model is 08's ONNX export (``models/hair-onnx/``), copied and verified into the build
+context by ``build.prepare_context`` (``09-serverless/model/``; in fast mode the fast model
+into ``.fast/09-serverless/``). Nothing of 08 is re-run: without the model it stops and
+says to run ``uv run zoomcamp reproduce 08``.
 
 The course's test image (habrastorage) and base image cannot be fetched here: Q3-Q6 use
 the hair test set's ``test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg`` and this
@@ -20,16 +18,14 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import build
 import hair_lambda as hl
 from PIL import Image
 
-from zoomcamp import datasets, homework, paths
+from zoomcamp import datasets, hair_model, homework
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.settings import fast_mode
 
@@ -50,61 +46,21 @@ def log(msg: str) -> None:
     print(f"[09 homework] {msg}", file=sys.stderr, flush=True)
 
 
-def _script(path: Path, *args: str) -> None:
-    log(f"running {path.name} {' '.join(args)}")
-    proc = subprocess.run(
-        [sys.executable, str(path), *args], cwd=paths.REPO_ROOT, stdout=sys.stderr
-    )
-    if proc.returncode != 0:
-        raise ZoomcampError(f"{path.name} failed (exit {proc.returncode})")
-
-
-def find_model() -> Path:
-    """The exported ONNX model, exporting (and in fast mode training) when missing."""
-    onnx_path = build.MODEL_DIR / "hair_classifier.onnx"
-    if onnx_path.is_file():
-        return onnx_path
-    export = build.DL / "export.py"
-    if build.keras_model_path().is_file() and export.is_file():
-        _script(
-            export, "--model", str(build.keras_model_path()), "--output-dir", str(build.MODEL_DIR)
-        )
-        return onnx_path
-    if not fast_mode():
-        raise ZoomcampError(
-            f"no model at {onnx_path}: run `uv run zoomcamp reproduce 08` "
-            "(trains and exports it) or `uv run python 09-serverless/build.py --no-build`"
-        )
-    quick = paths.models_dir() / "serverless-quick"
-    if not (quick / "hair_classifier.onnx").is_file():
-        keras_quick = paths.models_dir() / "hair-quick"
-        if not (keras_quick / "hair-model.keras").is_file():
-            _script(build.DL / "train.py", "--out-dir", str(keras_quick))
-        _script(
-            export, "--model", str(keras_quick / "hair-model.keras"), "--output-dir", str(quick)
-        )
-    return quick / "hair_classifier.onnx"
-
-
-def container_answers(model: Path, event: dict) -> tuple[dict, int, int] | str:
+def container_answers(context: Path, event: dict) -> tuple[dict, int, int] | str:
     """(emulator answer, our image's bytes, base image bytes), or why not."""
     ok, why = build.docker_available()
     if not ok:
         return why
-    real = model.parent == build.MODEL_DIR
-    tag = "hair-classifier:v1" if real else "hair-classifier:homework-quick"
-    with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as ctx:
-        build.docker_build(build.scratch_context(model.parent, Path(ctx)), tag, quiet=True)
+    tag = "hair-classifier:fast" if fast_mode() else build.TAG
+    build.docker_build(context, tag, quiet=True)
     with build.running(tag) as (_, endpoint):
         answer = build.invoke_when_ready(endpoint, event)
     return answer, build.image_size(tag), build.image_size(BASE_IMAGE)
 
 
 def compute() -> dict:
-    model_path = find_model()
-    meta = build.verify_model(model_path)
-    if meta.get("tiny_stand_in"):
-        raise ZoomcampError(f"{model_path} is the tiny test stand-in, not the hair model")
+    context = build.prepare_context()  # the model 08 exported, verified, in the build context
+    model_path = context / "model" / hair_model.ONNX_FILE
     clf = hl.HairClassifier(model_path)
     log(f"model {model_path} ({model_path.stat().st_size / 1e6:.1f} MB)")
     # Q1, Q2: from the ONNX graph itself (not from the metadata)
@@ -114,14 +70,14 @@ def compute() -> dict:
 
     image_path = datasets.unpack("hair-type") / "data" / TEST_IMAGE
     data = image_path.read_bytes()
-    x = hl.preprocess(hl.open_image(data))
+    x = clf.preprocess(hl.open_image(data))
     logit = float(clf.logits(x)[0])
     prob = hl.sigmoid(logit)
     with Image.open(image_path) as img:
         orig = f"{img.size[0]}x{img.size[1]}"
     where = f"the hair test set's {TEST_IMAGE} ({orig}) instead of the course's habrastorage image"
 
-    got = container_answers(model_path, {"image_b64": base64.b64encode(data).decode()})
+    got = container_answers(context, {"image_b64": base64.b64encode(data).decode()})
     answers = {
         "q1": homework.answer(
             out_name,

@@ -8,11 +8,9 @@ import statistics
 
 import numpy as np
 import pytest
-import service_files
 from PIL import Image
 
-hair = service_files.load("08-deep-learning", "hair")
-hair_model = service_files.load("08-deep-learning", "hair_model")
+from zoomcamp import hair, hair_model, hair_train
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -201,14 +199,24 @@ def test_dataset_batches_shuffles_and_keeps_labels():
 
 
 def test_homework_statistics_from_history():
-    homework = service_files.load("08-deep-learning", "homework")
     loss = [0.69, 0.6, 0.55, 0.5, 0.46, 0.41, 0.38, 0.33, 0.3, 0.25, 0.5, 0.48, 0.47, 0.46, 0.45]
     acc = [0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.8, 0.82, 0.86, 0.9, 0.7, 0.72, 0.74, 0.75, 0.76]
     val_loss = [0.7] * 10 + [0.6, 0.62, 0.58, 0.61, 0.59]
     val_acc = [0.6] * 10 + [0.61, 0.62, 0.63, 0.64, 0.65]
     h = {"loss": loss, "accuracy": acc, "val_loss": val_loss, "val_accuracy": val_acc}
-    a = homework.answers_from_history({"history": h, "plain_epochs": 10})
+    a = hair_train.answers_from_history({"history": h, "plain_epochs": 10})
     assert a["median_train_accuracy_plain"] == pytest.approx(statistics.median(acc[:10]))
     assert a["std_train_loss_plain"] == pytest.approx(statistics.pstdev(loss[:10]))
     assert a["mean_test_loss_augmented"] == pytest.approx(statistics.fmean(val_loss[10:]))
     assert a["mean_test_accuracy_last5_augmented"] == pytest.approx(statistics.fmean(val_acc[-5:]))
+
+
+def test_preprocessing_record_is_what_load_image_does(tmp_path):
+    """The record 09-serverless reads, replayed by hand, gives load_image's numbers."""
+    pre = hair.preprocessing()
+    assert (pre["mode"], pre["resample"], pre["first_frame"]) == ("RGB", "nearest", True)
+    pixels = np.random.default_rng(3).integers(0, 256, size=(90, 130, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    rows, cols = _nearest_indices(90, pre["size"][1]), _nearest_indices(130, pre["size"][0])
+    by_record = (pixels[rows][:, cols] * pre["scale"] - pre["mean"]) / pre["std"]
+    np.testing.assert_allclose(hair.load_image(tmp_path / "x.png"), by_record, atol=1e-5)

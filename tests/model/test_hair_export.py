@@ -1,27 +1,38 @@
-"""08-deep-learning: a hair model trained on a small real subset, exported to ONNX, agrees
-with Keras on real test images; names, shapes and metadata are what 09-serverless expects."""
+"""08-deep-learning: a hair model trained on a small real subset, exported to ONNX by
+``export.py``, agrees with Keras on real test images; names, shapes and metadata are what
+09-serverless expects."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-import service_files
 
-from zoomcamp import io
-
-hair = service_files.load("08-deep-learning", "hair")
-train = service_files.load("08-deep-learning", "train")
-export = service_files.load("08-deep-learning", "export")
+from zoomcamp import artifacts, hair, hair_train, io, paths
 
 pytestmark = pytest.mark.slow
+
+EXPORT = paths.module_dir("08-deep-learning") / "export.py"
+
+
+def run_export(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(EXPORT), *args],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("hair-model")
-    result = train.train(
+    result = hair_train.train(
         epochs=1, augmented_epochs=1, limit=40, out_dir=out, write_reports=False, verbose=0
     )
     return out, result
@@ -31,27 +42,31 @@ def trained(tmp_path_factory):
 def exported(trained, tmp_path_factory):
     model_dir, _ = trained
     out = tmp_path_factory.mktemp("onnx")
-    meta = export.export(model_dir / "hair-model.keras", out, n_check=4)
-    return out, meta
+    proc = run_export(
+        "--model-dir", str(model_dir), "--output-dir", str(out), "--check-images", "4"
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, artifacts.verify(out)
 
 
-def test_training_records_history_and_metadata(trained):
+def test_training_writes_one_verified_model_folder(trained):
     model_dir, result = trained
     assert len(result["history"]["loss"]) == 2 and result["plain_epochs"] == 1
     assert result["n_train"] == 40 and result["n_test"] == 40
+    meta = artifacts.verify(model_dir)
+    assert set(meta["files"]) == {"hair-model.keras", "history.json"}
+    assert meta["files"]["hair-model.keras"] == io.sha256_file(model_dir / "hair-model.keras")
     history = json.loads((model_dir / "history.json").read_text())
-    assert history["history"] == result["history"]
-    meta = json.loads((model_dir / "hair-model.json").read_text())
-    assert meta["keras_model_sha256"] == io.sha256_file(model_dir / "hair-model.keras")
+    assert history["history"] == result["history"] and len(history["seconds"]) == 2
+    assert "seconds" not in result  # the report's copy carries no timings
     assert meta["metrics"]["best_test_accuracy"] == max(result["history"]["val_accuracy"])
-    assert (
-        meta["data_listing_sha256"] == result["data_listing_sha256"]
-        and len(meta["data_listing_sha256"]) == 64
-    )
-    assert {"tensorflow", "keras"} <= set(meta["versions"])
+    digest = hair.listing_digest(hair.data_root(), hair.list_images(hair.data_root()))
+    assert meta["data"] == {"hair-type": digest}
+    assert {"keras", "python"} <= set(meta["versions"])
+    assert meta["preprocessing"] == hair.preprocessing()
 
 
-def test_onnx_names_shapes_and_metadata(exported):
+def test_onnx_names_shapes_and_metadata(trained, exported):
     import onnx
 
     out, meta = exported
@@ -63,15 +78,18 @@ def test_onnx_names_shapes_and_metadata(exported):
     assert in_dims == ["N", 3, 200, 200] and out_dims == ["N", 1]
     assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 13
-    saved = json.loads((out / "hair_classifier.json").read_text())
-    assert saved == json.loads(json.dumps(meta))
-    assert saved["onnx_sha256"] == io.sha256_file(out / "hair_classifier.onnx")
-    assert saved["input_shape"] == [None, 3, 200, 200] and saved["output"] == "logit"
-    assert saved["classes"] == ["curly", "straight"] and saved["positive_class"] == "straight"
-    pre = saved["preprocessing"]
+    assert sorted(p.name for p in out.iterdir()) == ["hair_classifier.onnx", "metadata.json"]
+    assert meta["name"] == "hair-onnx"
+    assert (meta["input_name"], meta["output_name"]) == ("input", "output")
+    assert meta["input_shape"] == [None, 3, 200, 200] and meta["output"] == "logit"
+    assert meta["classes"] == ["curly", "straight"] and meta["positive_class"] == "straight"
+    pre = meta["preprocessing"]
     assert pre["mean"] == [0.485, 0.456, 0.406] and pre["std"] == [0.229, 0.224, 0.225]
     assert (pre["size"], pre["resample"], pre["layout"]) == ([200, 200], "nearest", "NCHW")
     assert pre["scale"] == pytest.approx(1 / 255)
+    source = artifacts.read(trained[0])
+    assert meta["source"] == {"name": "hair", "files": source["files"]}
+    assert meta["data"] == source["data"]
 
 
 def test_onnx_runtime_matches_keras_on_real_test_images(trained, exported):
@@ -100,15 +118,18 @@ def test_onnx_runtime_matches_keras_on_real_test_images(trained, exported):
 
 
 def test_export_refuses_a_model_that_does_not_match_its_metadata(trained, tmp_path):
-    import shutil
-
-    from zoomcamp.errors import ZoomcampError
-
     model_dir, _ = trained
-    for name in ("hair-model.keras", "hair-model.json"):
-        shutil.copy(model_dir / name, tmp_path / name)
-    with open(tmp_path / "hair-model.keras", "ab") as fh:
+    shutil.copytree(model_dir, tmp_path / "model")
+    with open(tmp_path / "model" / "hair-model.keras", "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(ZoomcampError, match="does not match"):
-        export.export(tmp_path / "hair-model.keras", tmp_path / "out")
+    proc = run_export("--model-dir", str(tmp_path / "model"), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "does not match its metadata" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_export_without_a_model_says_how_to_make_one(tmp_path):
+    proc = run_export("--model-dir", str(tmp_path / "none"), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no model at" in proc.stderr and "reproduce" in proc.stderr

@@ -1,17 +1,21 @@
 """09-serverless: the Lambda function computes what 08-deep-learning's Keras model computes.
 
-- preprocessing (Pillow + NumPy, channels first) equals 08's ``hair.load_image`` on every
-  real hair test image (max abs diff <= 1e-6);
-- the handler's ONNX predictions equal the Keras model's within 1e-4: a quick model is
-  trained with 08's ``train.py`` in the scratch models folder and exported with 08's
-  ``export.py`` (the committed pipeline, not a copy of it); when the repo's full model and
-  its export exist, they are compared too.
+The model comes the way the image gets it: 08's ``train.py`` and ``export.py`` write
+``models/hair/`` and ``models/hair-onnx/`` (the scratch models folder, fast settings; reused
+while it verifies), and 09's build step copies the export into a build context.
+
+- preprocessing, configured only from the export's ``metadata.json``, equals 08's
+  ``hair.load_image`` on every real hair test image;
+- the handler's ONNX predictions equal the Keras model's within 1e-4; when the repo's full
+  model and its export exist, they are compared too;
+- a model file that does not match its metadata is refused before it is loaded.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import sys
 
@@ -20,16 +24,11 @@ import pytest
 import service_files
 from PIL import Image
 
-from zoomcamp import datasets, paths
-from zoomcamp import io as zio
+from zoomcamp import artifacts, datasets, hair, hair_model, paths
 
 hl = service_files.load("09-serverless", "hair_lambda")
+build = service_files.load("09-serverless", "build")
 DL = paths.module_dir("08-deep-learning")
-
-
-@pytest.fixture(scope="module")
-def hair():
-    return service_files.load("08-deep-learning", "hair")
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +37,9 @@ def test_images():
     return sorted(p for p in root.glob("*/*") if p.is_file())  # .jpg, .jpeg, .png, .PNG
 
 
-def _run(script, *args):
+def _run(script: str) -> None:
     proc = subprocess.run(
-        [sys.executable, str(DL / script), *args],
+        [sys.executable, str(DL / script)],
         cwd=paths.REPO_ROOT,
         capture_output=True,
         text=True,
@@ -50,51 +49,31 @@ def _run(script, *args):
 
 
 @pytest.fixture(scope="module")
-def quick_export():
-    """(keras path, onnx path) of a quick model trained and exported by 08's scripts; reused
-    across runs while the ONNX metadata still names the Keras file's digest."""
-    base = paths.models_dir() / "serverless-test"
-    keras_path, onnx_path = (
-        base / "keras" / "hair-model.keras",
-        base / "onnx" / "hair_classifier.onnx",
-    )
-    meta_path = onnx_path.with_suffix(".json")
-    fresh = (
-        keras_path.is_file()
-        and meta_path.is_file()
-        and onnx_path.is_file()
-        and json.loads(meta_path.read_text()).get("keras_model_sha256")
-        == zio.sha256_file(keras_path)
-    )
-    if not fresh:
-        _run(
-            "train.py",
-            "--limit",
-            "24",
-            "--epochs",
-            "1",
-            "--augmented-epochs",
-            "0",
-            "--out-dir",
-            str(keras_path.parent),
-        )
-        _run(
-            "export.py",
-            "--model",
-            str(keras_path),
-            "--output-dir",
-            str(onnx_path.parent),
-            "--check-images",
-            "4",
-        )
-    return keras_path, onnx_path
+def exported(tmp_path_factory):
+    """(Keras model folder, ONNX path in a build context) of 08's own pipeline."""
+    keras_dir = paths.model_dir(hair_model.NAME)
+    onnx_dir = paths.model_dir(hair_model.ONNX_NAME)
+    try:
+        source = artifacts.verify(onnx_dir)["source"]
+        if source["files"] != artifacts.verify(keras_dir)["files"]:
+            raise artifacts.ArtifactError("the export is not from the current Keras model")
+    except artifacts.ArtifactError:
+        _run("train.py")
+        _run("export.py")
+    context = build.prepare_context(tmp_path_factory.mktemp("lambda-context"), onnx_dir)
+    return keras_dir, context / "model" / hair_model.ONNX_FILE
 
 
-def test_preprocessing_equals_08_on_every_test_image(hair, test_images):
+@pytest.fixture(scope="module")
+def preprocess(exported):
+    return hl.Preprocessing(hl.read_metadata(exported[1].parent))
+
+
+def test_preprocessing_from_metadata_equals_08_on_every_test_image(preprocess, test_images):
     assert len(test_images) == 201
     worst = 0.0
     for path in test_images:
-        ours = hl.preprocess(hl.open_image(path.read_bytes()))
+        ours = preprocess(hl.open_image(path.read_bytes()))
         assert ours.shape == (1, 3, 200, 200) and ours.dtype == np.float32
         assert ours.flags["C_CONTIGUOUS"]
         ref = hair.load_image(path)
@@ -106,7 +85,7 @@ def test_preprocessing_equals_08_on_every_test_image(hair, test_images):
 @pytest.mark.parametrize(
     "fmt, mode", [("GIF", "P"), ("PNG", "RGBA"), ("PNG", "L"), ("WEBP", "RGB"), ("BMP", "RGB")]
 )
-def test_preprocessing_equals_08_on_other_formats(hair, tmp_path, fmt, mode):
+def test_preprocessing_from_metadata_equals_08_on_other_formats(preprocess, tmp_path, fmt, mode):
     rng = np.random.default_rng(0)
     frames = [
         Image.fromarray(rng.integers(0, 256, (150, 260, 3), dtype=np.uint8)).convert(mode)
@@ -118,23 +97,22 @@ def test_preprocessing_equals_08_on_other_formats(hair, tmp_path, fmt, mode):
         format=fmt,
         **({"save_all": True, "append_images": frames[1:]} if fmt == "GIF" else {}),
     )
-    ours = hl.preprocess(hl.open_image(path.read_bytes()))[0]
+    ours = preprocess(hl.open_image(path.read_bytes()))[0]
     assert np.max(np.abs(ours - hair.load_image(path).transpose(2, 0, 1))) <= 1e-6
 
 
-def test_metadata_preprocessing_is_what_the_handler_does(quick_export):
-    meta = json.loads(quick_export[1].with_suffix(".json").read_text())
-    pre = meta["preprocessing"]
-    assert pre["size"] == list(hl.SIZE) and pre["resample"] == "nearest" and pre["layout"] == "NCHW"
-    assert pre["scale"] == pytest.approx(1 / 255)
-    np.testing.assert_allclose(pre["mean"], hl.MEAN, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(pre["std"], hl.STD, rtol=0, atol=1e-7)
-    assert (meta["input_name"], meta["output_name"], meta["output"]) == ("input", "output", "logit")
-    assert meta["classes"] == list(hl.CLASSES) and meta["positive_class"] == "straight"
+def test_preprocessing_follows_the_metadata(exported, tmp_path):
+    """Another size in the metadata gives another tensor: nothing is hard-wired."""
+    meta = hl.read_metadata(exported[1].parent)
+    pre = {**meta["preprocessing"], "size": [64, 32]}
+    x = hl.Preprocessing({**meta, "preprocessing": pre})(Image.new("RGB", (10, 10), (255, 0, 0)))
+    assert x.shape == (1, 3, 32, 64)
+    with pytest.raises(ValueError, match="preprocessing"):
+        hl.Preprocessing({**meta, "preprocessing": {**pre, "resample": "lanczos-9"}})
 
 
-def _compare_with_keras(hair, keras_path, onnx_path, images):
-    model, _ = service_files.load("08-deep-learning", "hair_model").load_model(keras_path)
+def _compare_with_keras(keras_dir, onnx_path, images):
+    model, _ = hair_model.load_model(keras_dir)
     clf = hl.HairClassifier(onnx_path)
     x = np.stack([hair.load_image(p) for p in images])
     keras_logits = model.predict(x, verbose=0).reshape(-1).astype(np.float64)
@@ -151,28 +129,44 @@ def _compare_with_keras(hair, keras_path, onnx_path, images):
     return keras_logits
 
 
-def test_handler_predictions_equal_keras(hair, quick_export, test_images):
-    picks = test_images[::12]  # both classes
-    logits = _compare_with_keras(hair, *quick_export, picks)
+def test_handler_predictions_equal_keras(exported, test_images):
+    logits = _compare_with_keras(*exported, test_images[::12])  # both classes
     assert np.ptp(logits) > 0  # not a constant model
 
 
-def test_batch_of_images_through_onnx(quick_export, test_images):
-    clf = hl.HairClassifier(quick_export[1])
-    xs = [hl.preprocess(hl.open_image(p.read_bytes())) for p in test_images[:5]]
+def test_batch_of_images_through_onnx(exported, test_images):
+    clf = hl.HairClassifier(exported[1])
+    xs = [clf.preprocess(hl.open_image(p.read_bytes())) for p in test_images[:5]]
     batch = clf.logits(np.concatenate(xs))
     single = np.array([clf.logits(x)[0] for x in xs])
     np.testing.assert_allclose(batch, single, rtol=0, atol=1e-5)
 
 
-def test_repo_model_equals_its_keras_source(hair, test_images):
-    onnx_path = paths.module_dir("09-serverless") / "model" / "hair_classifier.onnx"
-    keras_path = paths.REPO_ROOT / "models" / "hair" / "hair-model.keras"
-    if not (onnx_path.is_file() and keras_path.is_file()):
+def test_a_model_not_matching_its_metadata_is_refused(exported, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(exported[1].parent, folder)
+    onnx_path = folder / hair_model.ONNX_FILE
+    with open(onnx_path, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ValueError, match="sha256"):
+        hl.HairClassifier(onnx_path)
+    meta = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**meta, "schema": "other/9"}))
+    with pytest.raises(ValueError, match="zoomcamp-model/1"):
+        hl.HairClassifier(onnx_path)
+    (folder / "metadata.json").unlink()
+    with pytest.raises(FileNotFoundError, match="metadata.json"):
+        hl.HairClassifier(onnx_path)
+
+
+def test_repo_model_equals_its_keras_source(test_images):
+    keras_dir = paths.REPO_ROOT / "models" / hair_model.NAME
+    onnx_dir = paths.REPO_ROOT / "models" / hair_model.ONNX_NAME
+    try:
+        source = artifacts.verify(onnx_dir, check_versions=False)["source"]
+        current = source["files"] == artifacts.verify(keras_dir)["files"]
+    except artifacts.ArtifactError:
         pytest.skip("no full model exported yet (uv run zoomcamp reproduce 08)")
-    meta = json.loads(onnx_path.with_suffix(".json").read_text())
-    if meta["keras_model_sha256"] != zio.sha256_file(keras_path) or meta[
-        "onnx_sha256"
-    ] != zio.sha256_file(onnx_path):
+    if not current:
         pytest.skip("the exported model is not from the current Keras model (export again)")
-    _compare_with_keras(hair, keras_path, onnx_path, test_images[::4])
+    _compare_with_keras(keras_dir, onnx_dir / hair_model.ONNX_FILE, test_images[::4])

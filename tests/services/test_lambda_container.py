@@ -1,8 +1,9 @@
 """09-serverless: build the Lambda image, run it with the emulator, invoke it with test.py.
 
-The build context is a scratch copy of ``09-serverless/`` holding the exported model
-when it exists (``09-serverless/model/``), else the tiny stand-in model of the same
-interface. The container always goes, whatever the test's outcome.
+The build context is a scratch copy of ``09-serverless/`` made by its build step, holding
+08's export of this test run (``models/hair-onnx/`` in the scratch models folder) when it
+exists, else the tiny stand-in model of the same interface. The container always goes,
+whatever the test's outcome.
 """
 
 from __future__ import annotations
@@ -19,20 +20,12 @@ import pytest
 import service_files
 from PIL import Image
 
-from zoomcamp import datasets, paths
+from zoomcamp import artifacts, datasets, hair_model, paths
 
 pytestmark = pytest.mark.docker
 
 MODULE = paths.module_dir("09-serverless")
 TEST_PY = MODULE / "test.py"
-CONTEXT_FILES = [
-    "Dockerfile",
-    ".dockerignore",
-    "pyproject.toml",
-    "uv.lock",
-    "hair_lambda.py",
-    "lambda_function.py",
-]
 
 
 def free_port() -> int:
@@ -57,14 +50,13 @@ def image(docker, tmp_path_factory):
     hl = service_files.load("09-serverless", "hair_lambda")
     build = service_files.load("09-serverless", "build")
     ctx = tmp_path_factory.mktemp("lambda-context")
-    for name in CONTEXT_FILES:
-        shutil.copy2(MODULE / name, ctx / name)
-    real = MODULE / "model" / "hair_classifier.onnx"
-    if real.is_file():
-        (ctx / "model").mkdir()
-        for f in real.parent.glob("hair_classifier.*"):
-            shutil.copy2(f, ctx / "model" / f.name)
-    else:
+    source = paths.model_dir(hair_model.ONNX_NAME)
+    try:
+        artifacts.verify(source, check_versions=False)
+        build.prepare_context(ctx, source)
+    except artifacts.ArtifactError:
+        for name in build.context_files():
+            shutil.copy2(MODULE / name, ctx / name)
         build.write_tiny_model(ctx / "model")
     tag = "hair-classifier:pytest"
     proc = subprocess.run(
@@ -74,7 +66,7 @@ def image(docker, tmp_path_factory):
         timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return tag, hl.HairClassifier(ctx / "model" / "hair_classifier.onnx")
+    return tag, hl.HairClassifier(ctx / "model" / hair_model.ONNX_FILE)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +123,9 @@ def load_split(
 
 
 def _weights_error(exc: BaseException, filename: str = WEIGHTS_FILE) -> ZoomcampError:
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    from keras.src.backend.config import keras_home  # Keras' own reading of KERAS_HOME
+
+    cache = Path(keras_home()) / "models"
     return ZoomcampError(
         f"cannot get the pre-trained Xception weights ({type(exc).__name__}: {exc}). Keras downloads "
         f"them on first use from {WEIGHTS_BASE}{filename} into its cache ({cache}). Without internet: download "
@@ -199,7 +200,8 @@ def best_checkpoint(path: Path):
     """Saves the model as ``path`` (.keras) whenever validation accuracy improves, like
     ``ModelCheckpoint(monitor="val_accuracy", save_best_only=True)`` but written atomically."""
     import keras
-    from hair_model import save_keras
+
+    from zoomcamp.hair_model import save_keras
 
     class BestCheckpoint(keras.callbacks.Callback):
         def __init__(self):

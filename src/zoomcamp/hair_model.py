@@ -1,19 +1,21 @@
 """Hair type (curly vs straight): the homework CNN in Keras 3, its augmentation, the tf.data
-pipeline, and saving/loading with metadata. The data side (decoding, preprocessing, the
-array cache) is ``hair.py``.
+pipeline, and the model folder ``models/hair/`` (:mod:`zoomcamp.artifacts`) with the ONNX
+interface 09-serverless relies on. The data side (decoding, preprocessing, the array cache)
+is :mod:`zoomcamp.hair`; training is :mod:`zoomcamp.hair_train`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+import importlib.metadata
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from hair import (
+
+from zoomcamp import artifacts, hair, io, paths
+from zoomcamp.hair import (
     BATCH_SIZE,
     CROP_RATIO,
     CROP_SCALE,
@@ -23,12 +25,6 @@ from hair import (
     ROTATION_DEGREES,
     SEED,
 )
-
-from zoomcamp import io, paths
-from zoomcamp.errors import ZoomcampError
-
-log = logging.getLogger("hair")
-
 
 # ---------------------------------------------------------------- model and pipeline
 
@@ -177,26 +173,77 @@ def configure_tf(threads: int | None = None, deterministic: bool = True) -> None
         tf.config.experimental.enable_op_determinism()
 
 
-# ---------------------------------------------------------------- saving and loading
+# ---------------------------------------------------------------- the model folder
+
+NAME, MODEL_FILE, HISTORY_FILE = "hair", "hair-model.keras", "history.json"
+# The ONNX export (08-deep-learning/export.py): what 09-serverless copies into its image.
+ONNX_NAME, ONNX_FILE = "hair-onnx", "hair_classifier.onnx"
+INPUT_NAME, OUTPUT_NAME = "input", "output"
 
 
-def run_dir(quick: bool = False) -> Path:
-    """``models/hair`` for the full homework run, ``models/hair-quick`` for anything smaller
-    (so a quick run never replaces the model 09-serverless exports)."""
-    return paths.models_dir() / ("hair-quick" if quick else "hair")
-
-
-def versions() -> dict[str, str]:
-    import keras
-    import PIL
-    import tensorflow as tf
-
+def onnx_interface() -> dict:
+    """What the ONNX model's consumer must know, written into its metadata: graph names and
+    shapes (channels first, like the course's PyTorch model), the output's meaning, the
+    classes and 08's preprocessing."""
     return {
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_shape": [None, 3, IMAGE_SIZE[1], IMAGE_SIZE[0]],
+        "output_shape": [None, 1],
+        "output": "logit",
+        "classes": list(hair.CLASSES),
+        "positive_class": hair.CLASSES[1],
+        "preprocessing": {**hair.preprocessing(), "layout": "NCHW"},
     }
+
+
+def write_stand_in(out_dir: Path) -> Path:
+    """A 3-weight ONNX model with the export's interface and metadata (``tiny_stand_in``):
+    ``input`` [N,3,200,200] -> global average pool -> Gemm -> ``output`` [N,1], a logit. NOT
+    the hair classifier: for tests, and for notebooks run where no model was trained."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.array([[2.0], [-1.0], [0.5]], dtype=np.float32), "w")
+    b = numpy_helper.from_array(np.array([0.1], dtype=np.float32), "b")
+    interface = onnx_interface()
+    graph = helper.make_graph(
+        [
+            helper.make_node("GlobalAveragePool", [interface["input_name"]], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["flat"]),
+            helper.make_node("Gemm", ["flat", "w", "b"], [interface["output_name"]]),
+        ],
+        "tiny_hair",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 200, 200])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1])],
+        initializer=[w, b],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ONNX_FILE
+    with io.atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
+    artifacts.save(
+        out_dir,
+        name="hair-onnx-tiny",
+        files=[path.name],
+        packages=("onnx",),
+        tiny_stand_in=True,
+        **interface,
+    )
+    return path
+
+
+def tensorflow_distribution() -> str:
+    """``tensorflow-cpu`` on Linux and Windows, ``tensorflow`` on macOS (pyproject.toml)."""
+    try:
+        importlib.metadata.version("tensorflow-cpu")
+        return "tensorflow-cpu"
+    except importlib.metadata.PackageNotFoundError:
+        return "tensorflow"
 
 
 def save_keras(model, path: Path) -> Path:
@@ -212,22 +259,10 @@ def save_keras(model, path: Path) -> Path:
     return path
 
 
-def load_model(path: Path):
-    """Load a saved hair model, checking its metadata (file digest, Keras version)."""
+def load_model(folder: Path | None = None):
+    """(Keras model, metadata) of a verified model folder (default ``models/hair/``)."""
     import keras
 
-    path = Path(path)
-    meta_path = path.with_suffix(".json")
-    if not path.is_file():
-        raise ZoomcampError(
-            f"no model at {path}; train one: uv run python 08-deep-learning/train.py"
-        )
-    if not meta_path.is_file():
-        raise ZoomcampError(f"{path} has no metadata {meta_path.name}; train it again")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("keras_model_sha256") != io.sha256_file(path):
-        raise ZoomcampError(f"{path} does not match its metadata (sha256); train it again")
-    saved = meta.get("versions", {}).get("keras", "")
-    if saved.split(".")[:2] != keras.__version__.split(".")[:2]:
-        log.warning("%s was saved with Keras %s, loading with %s", path, saved, keras.__version__)
-    return keras.models.load_model(path, compile=False), meta
+    folder = paths.model_dir(NAME) if folder is None else Path(folder)
+    meta = artifacts.verify(folder)
+    return keras.models.load_model(folder / MODEL_FILE, compile=False), meta

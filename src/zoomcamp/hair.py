@@ -1,7 +1,8 @@
-"""Hair type (curly vs straight): the data side of the 2025 homework (model: ``hair_model.py``).
+"""Hair type (curly vs straight): the data side of module 08's 2025 homework (the model is
+:mod:`zoomcamp.hair_model`).
 
-Preprocessing lives in the input pipeline, in PIL + NumPy, not inside the model (09-serverless
-repeats exactly these steps before calling the ONNX model)::
+Preprocessing lives in the input pipeline, in PIL + NumPy, not inside the model; the ONNX
+export records it (:func:`preprocessing`) in its metadata, from which 09-serverless reads it::
 
     Image.open -> first frame -> .convert("RGB") -> .resize((200, 200), NEAREST)
     -> float32 / 255 -> (x - MEAN) / STD                      (ImageNet mean and std)
@@ -25,7 +26,6 @@ from PIL import Image
 
 from zoomcamp import datasets, io, paths
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.settings import fast_mode  # noqa: F401 - hair.fast_mode() for train/homework
 
 log = logging.getLogger("hair")
 
@@ -54,6 +54,20 @@ CROP_RATIO = (0.9, 1.1)
 
 
 # ---------------------------------------------------------------- images and arrays
+
+
+def preprocessing() -> dict:
+    """What :func:`load_image` does, as data: the ONNX export writes it into its metadata,
+    and 09-serverless's handler repeats it from there (no constant typed twice)."""
+    return {
+        "mode": "RGB",
+        "first_frame": True,
+        "size": list(IMAGE_SIZE),
+        "resample": "nearest",
+        "scale": 1 / 255,
+        "mean": MEAN_VALUES,
+        "std": STD_VALUES,
+    }
 
 
 def normalise(pixels: np.ndarray) -> np.ndarray:

@@ -1,0 +1,404 @@
+"""Untrusted input of the hair Lambda before decoding: limits, URLs, the address policy, download.
+
+Library file of ``hair_lambda.py`` (copied next to it into the container); standard library
+only. Limits come from the environment once, at import: a bad value stops the function at
+start-up with a one-line ``error: VARIABLE=...`` instead of a traceback. The address policy is
+this file's own table (``V4_REFUSED``, ``V6_REFUSED``), not ``ipaddress.is_global``, whose
+verdicts differ between Python 3.11 (the tests) and 3.13 (the image).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote, urljoin, urlsplit
+
+
+class BadInput(ValueError):
+    """A problem with the request: answered with status 400 and the message."""
+
+
+class ConfigError(ValueError):
+    """A bad environment value; the message is one line naming the variable."""
+
+
+# ---------------------------------------------------------------- limits (environment)
+# Lambda refuses a synchronous invocation whose payload exceeds 6 MB; base64 turns n bytes
+# into 4 * ceil(n / 3) characters, and the JSON around them needs a few more.
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+INLINE_CEILING = (LAMBDA_PAYLOAD_BYTES - 1024) // 4 * 3  # 4,717,824 bytes
+
+# name: (default, kind, lowest, highest)
+SETTINGS: dict[str, tuple[float, type, float, float]] = {
+    "MAX_IMAGE_BYTES": (10 * 1024 * 1024, int, 1, 1024**3),  # a download
+    "MAX_INLINE_BYTES": (4 * 1024 * 1024, int, 1, INLINE_CEILING),  # an inline image
+    "MAX_IMAGE_PIXELS": (40_000_000, int, 1, 1_000_000_000),  # width * height
+    "CONNECT_TIMEOUT": (3.0, float, 0.01, 900),  # seconds
+    "READ_TIMEOUT": (5.0, float, 0.01, 900),  # seconds without a byte
+    "TOTAL_TIMEOUT": (10.0, float, 0.01, 900),  # the whole download, redirects included
+}
+
+
+def read_limits(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The limits from ``environ`` (defaults for unset or empty), or a one-line ConfigError."""
+    limits: dict[str, Any] = {}
+    for name, (default, kind, low, high) in SETTINGS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            limits[name] = kind(default)
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # also refuses nan and inf
+            what = f"an integer from {low} to {high}" if kind is int else f"seconds, {low}-{high}"
+            raise ConfigError(f"{name}={raw[:40]!r}: must be {what}")
+        limits[name] = value
+    private = environ.get("ALLOW_PRIVATE_URLS", "")
+    if private not in ("", "0", "1"):
+        raise ConfigError(f"ALLOW_PRIVATE_URLS={private[:40]!r}: must be 1, 0 or unset")
+    return limits
+
+
+try:
+    _LIMITS = read_limits(os.environ)
+except ConfigError as exc:
+    raise SystemExit(f"error: {exc}") from None
+MAX_BYTES: int = _LIMITS["MAX_IMAGE_BYTES"]
+MAX_INLINE_BYTES: int = _LIMITS["MAX_INLINE_BYTES"]
+MAX_PIXELS: int = _LIMITS["MAX_IMAGE_PIXELS"]
+CONNECT_TIMEOUT: float = _LIMITS["CONNECT_TIMEOUT"]
+READ_TIMEOUT: float = _LIMITS["READ_TIMEOUT"]
+TOTAL_TIMEOUT: float = _LIMITS["TOTAL_TIMEOUT"]
+MAX_REDIRECTS = 3
+MAX_URL_CHARS = 2048
+
+
+def allow_private_urls() -> bool:
+    """``ALLOW_PRIVATE_URLS=1`` lets URLs reach non-public addresses (tests, local use)."""
+    return os.environ.get("ALLOW_PRIVATE_URLS", "") == "1"
+
+
+# ---------------------------------------------------------------- inline images
+def _b64_chars(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def decode_inline(data: Any) -> bytes:
+    """The bytes of ``image_b64``, within ``min(MAX_INLINE_BYTES, MAX_IMAGE_BYTES)``."""
+    if not isinstance(data, str) or not data:
+        raise BadInput('"image_b64" must be a non-empty base64 string')
+    limit = min(MAX_INLINE_BYTES, MAX_BYTES)
+    too_big = f"inline image exceeds the limit of {limit} bytes; send a larger image by URL"
+    if len(data) > _b64_chars(limit):  # refused before decoding anything
+        raise BadInput(too_big)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadInput('"image_b64" is not valid base64') from None
+    if len(raw) > limit:
+        raise BadInput(too_big)
+    return raw
+
+
+# ---------------------------------------------------------------- the address policy
+# Every block of IANA's IPv4 and IPv6 special-purpose registries is refused, even the few
+# anycast services it marks globally reachable: no image is served from them. The first
+# matching row names the reason, so narrower blocks come before the ones holding them.
+V4_REFUSED = [
+    ("0.0.0.0/8", "'this network'"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared address space (carrier-grade NAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local (cloud metadata)"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.0.2.0/24", "documentation"),
+    ("192.31.196.0/24", "AS112 DNS"),
+    ("192.52.193.0/24", "AMT relays"),
+    ("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
+    ("192.168.0.0/16", "private"),
+    ("192.175.48.0/24", "AS112 DNS"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),  # 255.255.255.255 (broadcast) included
+]
+V6_REFUSED = [
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use NAT64"),  # where it embeds IPv4 is the operator's choice
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy prefix"),
+    ("2001:2::/48", "benchmarking"),
+    ("2001::/23", "IETF protocol assignments"),
+    ("2001:db8::/32", "documentation"),
+    ("2620:4f:8000::/48", "AS112 DNS"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "SRv6 segment identifiers"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
+    ("ff00::/8", "multicast"),
+]
+V6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_V4 = [(ipaddress.IPv4Network(net), why) for net, why in V4_REFUSED]
+_V6 = [(ipaddress.IPv6Network(net), why) for net, why in V6_REFUSED]
+_LOW32 = 0xFFFFFFFF
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> tuple[str, list[int]] | None:
+    """The IPv4 address(es) an IPv6 form carries, judged instead of the IPv6 address."""
+    n = int(addr)
+    if n >> 32 == 0xFFFF:
+        return "IPv4-mapped", [n & _LOW32]
+    if n >> 32 == 0xFFFF << 16:
+        return "IPv4-translated", [n & _LOW32]
+    if n >> 32 == 0x64FF9B << 64:
+        return "NAT64", [n & _LOW32]
+    if n >> 112 == 0x2002:
+        return "6to4", [(n >> 80) & _LOW32]
+    if n >> 96 == 0x20010000:  # Teredo: the server, and the client stored inverted
+        return "Teredo", [(n >> 64) & _LOW32, ~n & _LOW32]
+    if n >> 32 == 0 and n > 1:
+        return "IPv4-compatible", [n & _LOW32]
+    return None
+
+
+def refusal(ip: str) -> str | None:
+    """Why the function refuses to connect to ``ip``, or None for a public unicast address."""
+    addr = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(addr, ipaddress.IPv4Address):
+        return next((f"{why} {net}" for net, why in _V4 if addr in net), None)
+    embedded = _embedded_v4(addr)
+    if embedded:
+        form, inner = embedded
+        for v4 in inner:
+            why = refusal(str(ipaddress.IPv4Address(v4)))
+            if why:
+                return f"{form} form of {ipaddress.IPv4Address(v4)}: {why}"
+        return None
+    for net, why in _V6:
+        if addr in net:
+            return f"{why} {net}"
+    if addr not in V6_GLOBAL_UNICAST:
+        return f"reserved (outside {V6_GLOBAL_UNICAST})"
+    return None
+
+
+def check_address(ip: str) -> None:
+    why = refusal(ip)
+    if why:
+        raise BadInput(f"URL resolves to a non-public address {ip} ({why}); refused")
+
+
+def _resolve(host: str, port: int) -> str:
+    """One vetted IP address for ``host`` (every address it resolves to must be public)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise BadInput(f"cannot resolve host {host!r}: {exc}") from None
+    ips = [info[4][0] for info in infos]
+    if not ips:
+        raise BadInput(f"cannot resolve host {host!r}")
+    if not allow_private_urls():
+        for ip in ips:
+            check_address(ip)
+    return ips[0]
+
+
+# ---------------------------------------------------------------- URLs
+class Target(NamedTuple):
+    scheme: str
+    host: str  # ASCII: IDNA for names, the bare address for IPv6 literals
+    port: int
+    path: str  # percent-encoded path and query, what goes on the request line
+    url: str  # the normalised URL, the base for a relative redirect
+
+
+_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY = _SAFE_PATH + "?"
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+_HOST_PORT = re.compile(r"(?:\[(?P<v6>[^\[\]]*)\]|(?P<name>[^:\[\]]*))(?::(?P<port>[0-9]*))?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_url(url: str, what: str = "URL") -> Target:
+    """Check ``url`` and percent-encode its path and query; any defect is a BadInput."""
+    if _CONTROL.search(url):
+        raise BadInput(f"{what} contains a control character")
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # an unclosed or invalid [IPv6] host
+        raise BadInput(f"{what} is malformed ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise BadInput("only http and https URLs are accepted")
+    if "@" in parts.netloc:
+        raise BadInput("URLs with credentials are refused")
+    match = _HOST_PORT.fullmatch(parts.netloc)
+    if not match:
+        raise BadInput(f"{what} has a malformed host or port")
+    if match["v6"] is not None:
+        try:
+            if "%" in match["v6"]:  # a zone id: only link-local addresses have one
+                raise ValueError
+            host = ipaddress.IPv6Address(match["v6"]).compressed
+        except ValueError:
+            raise BadInput(f"{what} host [{match['v6'][:60]}] is not an IPv6 address") from None
+        netloc = f"[{host}]"
+    else:
+        try:
+            host = match["name"].encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise BadInput(f"{what} host {match['name'][:60]!r} is not a valid name") from None
+        if not host:
+            raise BadInput("URL has no host")
+        if not _HOST_NAME.fullmatch(host):
+            raise BadInput(f"{what} host {host[:60]!r} is not a valid name")
+        netloc = host
+    port = int(match["port"]) if match["port"] else (443 if scheme == "https" else 80)
+    if not 1 <= port <= 65535:
+        raise BadInput("URL has an invalid port")
+    if match["port"]:
+        netloc += f":{port}"
+    # non-ASCII becomes %XX of its UTF-8; existing %XX escapes stay as they are
+    path = quote(parts.path or "/", safe=_SAFE_PATH)
+    if parts.query:
+        path += "?" + quote(parts.query, safe=_SAFE_QUERY)
+    return Target(scheme, host, port, path, f"{scheme}://{netloc}{path}")
+
+
+def redirect_target(base: str, location: str) -> Target:
+    """The next hop of a redirect; http.client hands ``Location`` over as Latin-1."""
+    raw = location.encode("latin-1", errors="replace").strip()
+    try:
+        text = raw.decode("utf-8")  # what servers send in practice
+    except UnicodeDecodeError:  # other bytes: percent-encode them as they are
+        text = quote(raw, safe=bytes(range(0x21, 0x7F)))
+    try:
+        url = urljoin(base, text)
+    except ValueError as exc:
+        raise BadInput(f"redirect Location is malformed ({exc})") from None
+    return parse_url(url, what="redirect Location")
+
+
+# ---------------------------------------------------------------- download
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the already vetted IP (no second DNS lookup: no DNS rebinding)."""
+
+    def __init__(self, host: str, port: int, ip: str, **kw: Any) -> None:
+        super().__init__(host, port, **kw)
+        self._ip = ip
+
+    def connect(self) -> None:
+        self.sock = self.raw = socket.create_connection(
+            (self._ip, self.port), timeout=CONNECT_TIMEOUT
+        )
+        self.sock.settimeout(READ_TIMEOUT)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, ip: str, **kw: Any) -> None:
+        super().__init__(host, port, context=ssl.create_default_context(), **kw)
+        self._ip = ip
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._ip, self.port), timeout=CONNECT_TIMEOUT)
+        self.raw = raw
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        self.sock.settimeout(READ_TIMEOUT)
+
+
+def _too_slow() -> BadInput:
+    return BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
+
+
+def _get_once(target: Target, deadline: float) -> tuple[int, str, bytes | None]:
+    """(status, Location, body): the body only for a 200, whatever its Content-Type."""
+    ip = _resolve(target.host, target.port)
+    cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    conn = cls(target.host, target.port, ip)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _too_slow()
+    # the whole-download deadline, even for a server that trickles its headers: a watchdog
+    # shuts the socket down, which wakes up any blocked read
+    watchdog = threading.Timer(remaining, _abort, [conn])
+    watchdog.daemon = True
+    watchdog.start()
+    resp = None
+    try:
+        headers = {"User-Agent": "hair-classifier-lambda/1", "Accept": "image/*"}
+        conn.request("GET", target.path, headers=headers)
+        resp = conn.getresponse()
+        if time.monotonic() >= deadline:  # the watchdog cut the headers short
+            raise _too_slow()
+        if resp.status != 200:
+            return resp.status, resp.getheader("location", ""), None
+        # no Content-Type check: S3 serves untyped objects as binary/octet-stream, and the
+        # decoder decides from the bytes whether they are an image
+        length = resp.getheader("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > MAX_BYTES:
+            raise BadInput(f"image is {int(length)} bytes; the limit is {MAX_BYTES}")
+        chunks, total = [], 0
+        while True:
+            if time.monotonic() > deadline:
+                raise _too_slow()
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_BYTES:
+                raise BadInput(f"image exceeds the limit of {MAX_BYTES} bytes")
+            chunks.append(chunk)
+        if time.monotonic() >= deadline:  # the watchdog cut the body short
+            raise _too_slow()
+        return 200, "", b"".join(chunks)
+    except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline:
+            raise _too_slow() from None
+        if isinstance(exc, TimeoutError):
+            raise BadInput(f"timed out fetching the URL (no byte for {READ_TIMEOUT:g} s)") from None
+        raise BadInput(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
+    finally:
+        watchdog.cancel()
+        if resp is not None:
+            resp.close()  # the response owns the socket when the server closes the connection
+        conn.close()
+
+
+def _abort(conn: http.client.HTTPConnection) -> None:
+    sock = getattr(conn, "raw", None)  # conn.sock is None once the response owns the socket
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def fetch(url: str) -> bytes:
+    """GET ``url`` over http(s) within the limits above, following up to 3 redirects."""
+    deadline = time.monotonic() + TOTAL_TIMEOUT
+    target = parse_url(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        status, location, body = _get_once(target, deadline)
+        if body is not None:
+            return body
+        if status in (301, 302, 303, 307, 308) and location.strip():
+            target = redirect_target(target.url, location)
+            continue
+        raise BadInput(f"URL answered HTTP {status}")
+    raise BadInput(f"more than {MAX_REDIRECTS} redirects")

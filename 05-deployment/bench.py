@@ -3,7 +3,8 @@
 Throughput and latency of the churn service against the course-style baseline.
 
 Both servers run the same model file under the same uvicorn settings (one worker,
-127.0.0.1, the service's locked environment, so uvloop + httptools for both):
+127.0.0.1, the image's flags from ``limits.SERVER``; in the service's locked environment
+uvloop + httptools for both, in the root one h11 and asyncio):
 
 - ``service``:  ``predict:app`` (strict validation, ``FastScorer``);
 - ``baseline``: ``bench:baseline``, the course's way: a plain FastAPI endpoint that calls
@@ -35,8 +36,9 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from churn_scoring import THRESHOLD, load_model, model_path
+from churn_scoring import THRESHOLD, ModelError, load_model, model_path
 from fastapi import FastAPI
+from limits import server_flags
 
 HERE = Path(__file__).resolve().parent
 REPORT = HERE.parent / "reports" / "05-deployment" / "bench.json"
@@ -64,9 +66,8 @@ def baseline_predict(customer: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- load
 
 
-def random_customers(n: int, seed: int = 42) -> list[dict[str, Any]]:
+def random_customers(n: int, meta: dict[str, Any], seed: int = 42) -> list[dict[str, Any]]:
     """Valid customers drawn from the model's own categories (metadata) and sane numbers."""
-    meta = json.loads(model_path().with_suffix(".json").read_text(encoding="utf-8"))
     rng = random.Random(seed)
     out = []
     for _ in range(n):
@@ -164,6 +165,7 @@ def server(app: str):
         "--no-access-log",
         "--log-level",
         "warning",
+        *server_flags(),  # the image's limits (keep-alive, concurrency): the same for both
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     try:
@@ -209,10 +211,6 @@ def batch_times(port: int, customers: list[dict[str, Any]], repeats: int) -> dic
     }
 
 
-def model_sha256() -> str:
-    return json.loads(model_path().with_suffix(".json").read_text(encoding="utf-8"))["sha256"]
-
-
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -247,12 +245,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.requests < 100 or args.clients < 1:
         raise SystemExit("error: --requests must be >= 100 and --clients >= 1")
 
-    customers = random_customers(2_000)
+    try:
+        meta = load_model(model_path())[1]  # checked: the model both servers will load
+    except ModelError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    customers = random_customers(2_000, meta)
     bodies = [json.dumps(c).encode() for c in customers]
     result: dict[str, Any] = {
         "load_before": load(),
         "cpus": os.cpu_count(),
-        "model": model_sha256(),
+        "model": meta.get("files"),
+        "server_flags": server_flags(),
     }
     for name, app in (("baseline", "bench:baseline"), ("service", "predict:app")):
         with server(app) as port:

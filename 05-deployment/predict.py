@@ -5,25 +5,27 @@ The churn model as a web service (FastAPI). In the image: ``docker build -t chur
 
 - ``POST /predict``        one customer -> ``{"churn_probability": p, "churn": p >= 0.5}``
 - ``POST /predict/batch``  ``{"customers": [...]}`` (1 to 1000) -> ``{"predictions": [...]}``
-- ``GET /health``          liveness and which model is served (sha256, C, trained_at)
+- ``GET /health``          liveness and which model is served (files' sha256, C, created)
 - ``GET /docs``, ``GET /openapi.json``
 
-The model is loaded once at start-up from ``$MODEL_PATH`` (default
-``model/churn-model.bin`` next to this file) and checked against its metadata; a
+The model is loaded once at start-up from the folder ``$MODEL_DIR`` (default ``model/``
+next to this file: ``model.bin`` + ``metadata.json``) and checked against its metadata; a
 mismatch stops the start with the reason. Requests are validated strictly: only the
 dataset's values for categorical fields, bounded numbers, no unknown fields (422 naming
-the field); bodies over 2 MiB or batches over 1000 customers get 413. Scoring uses
-``churn_scoring.FastScorer``, proved equal to ``pipeline.predict_proba`` by the tests.
+the first few fields and counting the rest). ``limits.py`` holds what is refused before
+that, each at a bounded cost: other media types (415), bodies over 4 KiB per customer or
+1 MiB per batch and batches over 1000 customers (413), bodies that do not arrive (408).
+Scoring uses ``churn_scoring.FastScorer``, proved equal to ``pipeline.predict_proba``.
 
-``api`` is the FastAPI app (routes, docs, lifespan); ``app`` (what uvicorn serves) wraps
-it and answers the two POST endpoints without FastAPI's per-request routing, through the
-same ``handle`` function the routes use (tests check both answer byte for byte alike).
+``api`` is the FastAPI app (routes, docs, lifespan); ``app`` (what uvicorn serves) answers
+the two POST endpoints without FastAPI's per-request routing (``limits.FastLanes``),
+through the same ``handle`` the routes use (tests check both answer byte for byte alike).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -32,10 +34,28 @@ from churn_scoring import THRESHOLD, FastScorer, ModelError, load_model, model_p
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from limits import (
+    BODY_TIMEOUT_S,
+    CLOSES,
+    FIELDS,
+    MAX_BATCH,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_VALUES,
+    MAX_CUSTOMER_BYTES,
+    MAX_ERRORS,
+    FastLanes,
+    Lane,
+    Reply,
+    error_reply,
+    handle,
+    item_errors,
+    json_values_bound,
+    too_many_fields,
+    watch_deadlines,
+)
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import from_json
 
-MAX_BATCH = 1000
-MAX_BODY_BYTES = 2 * 1024 * 1024
 JSON = "application/json"
 log = logging.getLogger("uvicorn.error")  # shows in uvicorn's output
 
@@ -154,73 +174,24 @@ async def lifespan(api: FastAPI):
         log.error("refusing to start: %s", exc)
         raise RuntimeError(f"refusing to start: {exc}") from None
     api.state.scorer = scorer
-    api.state.identity = {
-        k: meta.get(k)
-        for k in ("model_file", "sha256", "C", "trained_at", "sklearn_version", "data_sha256")
-    }
-    log.info("serving %s (sha256 %s, C=%s)", path, meta.get("sha256"), meta.get("C"))
+    identity = {k: meta.get(k) for k in ("name", "created", "files", "versions", "data")}
+    api.state.identity = {**identity, "C": meta.get("params", {}).get("C")}
+    log.info("serving %s (files %s, C=%s)", path, meta.get("files"), api.state.identity["C"])
     # Everything alive now (FastAPI, pydantic, scikit-learn, NumPy, the model) lives as long
     # as the process: out of the cyclic GC's sight, a full collection no longer walks those
     # objects (it cost ~80 ms every few batches of 1,000 customers).
     gc.collect()
     gc.freeze()
-    yield
+    watcher = asyncio.create_task(watch_deadlines())  # 408 for bodies that do not arrive
+    try:
+        yield
+    finally:
+        watcher.cancel()
 
 
 # --------------------------------------------------------------------------- request handling
-# One implementation of the two POST endpoints, from raw ASGI ``receive`` to (status, JSON
-# bytes): pydantic-core parses and validates the body in one pass (``model_validate_json``),
-# the answer is formatted directly. ``ChurnService`` below calls it without FastAPI's
-# routing (which costs several times the work itself); the FastAPI routes call it too.
-
-
-class Reply(Exception):
-    """An early answer (413, 400, 422) while reading or validating a request."""
-
-    def __init__(self, status: int, body: dict[str, Any]):
-        self.status, self.body = status, body
-
-
-async def read_body(headers: list[tuple[bytes, bytes]], receive) -> bytes:
-    """The request body, refused with 413 when Content-Length or the streamed size (chunked
-    uploads) passes ``MAX_BODY_BYTES``, before reading more of it."""
-    too_large = Reply(413, {"detail": f"request body over {MAX_BODY_BYTES} bytes"})
-    for key, value in headers:
-        if key == b"content-length":
-            if not value.isdigit():
-                raise Reply(400, {"detail": "invalid Content-Length"})
-            if int(value) > MAX_BODY_BYTES:
-                raise too_large
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionAbortedError("client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def invalid(exc: ValidationError) -> Reply:
-    """422 listing each bad field (``contract: Input should be ...``), without echoing the
-    input back; 413 when the only problem is a batch over the limit."""
-    errors = [
-        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
-    if errors and all(
-        e["type"] == "too_long" and e["loc"] == ["body", "customers"] for e in errors
-    ):
-        return Reply(413, {"detail": f"batch over {MAX_BATCH} customers"})
-    fields = [
-        "body" if e["type"] == "json_invalid" else ".".join(map(str, e["loc"][1:])) or "body"
-        for e in errors
-    ]
-    message = "; ".join(f"{f}: {e['msg']}" for f, e in zip(fields, errors, strict=True))
-    return Reply(422, {"detail": errors, "message": message})
+# (scorer, body) -> JSON answer, or a ``limits.Reply``: pydantic-core parses and validates,
+# the answer is formatted directly.
 
 
 def _prediction(p: float) -> bytes:
@@ -231,31 +202,53 @@ def _prediction(p: float) -> bytes:
 
 
 def score_one(scorer: FastScorer, body: bytes) -> bytes:
+    """The body is at most ``MAX_CUSTOMER_BYTES``: pydantic's errors stay few (~600)."""
     try:
         customer = Customer.model_validate_json(body)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise error_reply((((), e) for e in errors), exc.error_count()) from None
     return _prediction(scorer.proba(customer.__dict__))
 
 
-def score_batch(scorer: FastScorer, body: bytes) -> bytes:
+def validate_batch(body: bytes) -> Batch:
+    """``Batch`` from the body, or a ``Reply`` whose cost stays bounded: the JSON values are
+    counted before parsing, objects wider than a customer are refused before pydantic sees
+    them, and a 422 collects only its first errors."""
+    if json_values_bound(body) > MAX_BATCH_VALUES:
+        raise Reply(413, {"detail": f"batch over {MAX_BATCH} customers of {FIELDS} fields"})
     try:
-        batch = Batch.model_validate_json(body)
+        data = from_json(body)
+    except ValueError:  # pydantic's own json_invalid error, from the same bounded body
+        data = body
+    customers = data.get("customers") if type(data) is dict else None
+    if type(customers) is not list:
+        customers = []
+    elif len(customers) > MAX_BATCH:
+        raise Reply(413, {"detail": f"batch over {MAX_BATCH} customers"})
+    wide = too_many_fields([data], ()) + too_many_fields(customers, ("customers",))
+    if wide:
+        raise error_reply(wide, len(wide))
+    try:
+        return Batch.model_validate_json(data) if data is body else Batch.model_validate(data)
     except ValidationError as exc:
-        raise invalid(exc) from None
+        count = exc.error_count()
+        if count <= 2 * MAX_ERRORS or not customers:  # else: only the first few errors
+            errors = exc.errors(include_url=False, include_context=False, include_input=False)
+            raise error_reply((((), e) for e in errors), count) from None
+        raise error_reply(item_errors(Customer, customers, "customers"), count) from None
+
+
+def score_batch(scorer: FastScorer, body: bytes) -> bytes:
     proba = scorer.proba
     return (
         b'{"predictions":['
-        + b",".join(_prediction(proba(c.__dict__)) for c in batch.customers)
+        + b",".join(_prediction(proba(c.__dict__)) for c in validate_batch(body).customers)
         + b"]}"
     )
 
 
-async def handle(handler, scorer: FastScorer, headers, receive) -> tuple[int, bytes]:
-    try:
-        return 200, handler(scorer, await read_body(headers, receive))
-    except Reply as reply:
-        return reply.status, json.dumps(reply.body).encode()
+PREDICT, BATCH = Lane(score_one, MAX_CUSTOMER_BYTES), Lane(score_batch, MAX_BATCH_BYTES)
 
 
 # --------------------------------------------------------------------------- the app
@@ -267,11 +260,13 @@ api = FastAPI(
     description="Telco customer churn probability (logistic regression, "
     "03-classification/train.py), served by 05-deployment/predict.py.",
 )
-TOO_LARGE = {
-    413: {
-        "description": f"body over {MAX_BODY_BYTES} bytes (or, batch, over {MAX_BATCH} customers)"
-    }
-}
+REFUSED = {
+    408: {"description": f"body not received within {BODY_TIMEOUT_S:g} s"},
+    413: {"description": f"body over {MAX_CUSTOMER_BYTES} bytes (batch: {MAX_BATCH_BYTES} "
+          f"bytes, {MAX_BATCH} customers)"},
+    415: {"description": "Content-Type other than application/json"},
+}  # fmt: skip
+CLOSE = {"connection": "close"}
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -279,24 +274,24 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {JSON: {"schema": ref}}}}
 
 
-@api.post("/predict", response_model=Prediction, openapi_extra=_body(Customer), responses=TOO_LARGE)
+@api.post("/predict", response_model=Prediction, openapi_extra=_body(Customer), responses=REFUSED)
 async def predict(request: Request) -> Response:
     """Churn probability of one customer and the decision at 0.5."""
     status, body = await handle(
-        score_one, request.app.state.scorer, request.scope["headers"], request.receive
+        PREDICT, request.app.state.scorer, request.scope["headers"], request.receive
     )
-    return Response(body, status, media_type=JSON)
+    return Response(body, status, CLOSE if status in CLOSES else None, JSON)
 
 
 @api.post(
-    "/predict/batch", response_model=Predictions, openapi_extra=_body(Batch), responses=TOO_LARGE
+    "/predict/batch", response_model=Predictions, openapi_extra=_body(Batch), responses=REFUSED
 )
 async def predict_batch(request: Request) -> Response:
     """Churn probabilities of 1 to 1000 customers, in the order sent."""
     status, body = await handle(
-        score_batch, request.app.state.scorer, request.scope["headers"], request.receive
+        BATCH, request.app.state.scorer, request.scope["headers"], request.receive
     )
-    return Response(body, status, media_type=JSON)
+    return Response(body, status, CLOSE if status in CLOSES else None, JSON)
 
 
 @api.get("/health", response_model=Health)
@@ -321,31 +316,4 @@ def openapi() -> dict[str, Any]:
 
 
 api.openapi = openapi  # type: ignore[method-assign]
-
-
-class ChurnService:
-    """What uvicorn serves: POST /predict and /predict/batch answered here from the raw ASGI
-    messages (the same ``handle`` as the FastAPI routes, minus the routing machinery);
-    everything else (lifespan, /health, /docs, /openapi.json, 404, 405) goes to ``api``."""
-
-    LANES = {"/predict": score_one, "/predict/batch": score_batch}
-
-    def __init__(self, api: FastAPI):
-        self.api, self.state = api, api.state
-
-    async def __call__(self, scope, receive, send):
-        handler = self.LANES.get(scope.get("path")) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
-            return await self.api(scope, receive, send)
-        try:
-            status, body = await handle(handler, self.state.scorer, scope["headers"], receive)
-        except ConnectionAbortedError:
-            return
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        if status == 413:
-            headers.append((b"connection", b"close"))  # the rest of the body is not read
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-app = ChurnService(api)
+app = FastLanes(api, {"/predict": PREDICT, "/predict/batch": BATCH})

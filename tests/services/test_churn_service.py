@@ -1,4 +1,4 @@
-"""05-deployment: the churn service in process (FastAPI TestClient) on the committed model.
+"""05-deployment: the churn service in process (FastAPI TestClient) on this run's model.
 
 Every endpoint, every 422/413 path, start-up refusals, batch == singles, and the served
 probability == ``pipeline.predict_proba`` to 1e-9 on every real Telco customer and on
@@ -7,10 +7,12 @@ random valid ones (the service never runs the pipeline: ``FastScorer`` does the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import random
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -22,27 +24,34 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import io, paths
+from zoomcamp import churn
 
 predict = service_files.load("05-deployment", "predict")
 scoring = service_files.load("05-deployment", "churn_scoring")
-churn = service_files.load("03-classification", "churn")
-
-MODEL = paths.module_dir("05-deployment") / "model" / "churn-model.bin"
-META = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+limits = sys.modules[predict.FastLanes.__module__]  # the module predict uses, not a copy
 EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]
+JSON = {"Content-Type": "application/json"}
 TOL = 1e-9
+META: dict = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def meta(churn_model_dir):
+    META.update(json.loads((churn_model_dir / "metadata.json").read_text(encoding="utf-8")))
+    return META
 
 
 @pytest.fixture(scope="module")
-def client():
-    with TestClient(predict.app) as c:  # runs the lifespan: loads the committed model
-        yield c
+def client(churn_model_dir):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_DIR", str(churn_model_dir))
+        with TestClient(predict.app) as c:  # runs the lifespan: loads this run's model
+            yield c
 
 
 @pytest.fixture(scope="module")
-def pipeline():
-    with open(MODEL, "rb") as fh:
+def pipeline(churn_model_dir):
+    with open(churn_model_dir / "model.bin", "rb") as fh:
         return pickle.load(fh)
 
 
@@ -135,13 +144,15 @@ def test_example_customer(client, pipeline):
 # --------------------------------------------------------------------------- health, docs
 
 
-def test_health_names_the_model(client):
+def test_health_names_the_model(client, churn_model_dir):
     r = client.get("/health")
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert body["model"]["sha256"] == io.sha256_file(MODEL) == META["sha256"]
-    assert body["model"]["C"] == META["C"] and body["model"]["trained_at"] == META["trained_at"]
+    digest = hashlib.sha256((churn_model_dir / "model.bin").read_bytes()).hexdigest()
+    assert body["model"]["files"] == {"model.bin": digest} == META["files"]
+    assert body["model"]["C"] == META["params"]["C"]
+    assert body["model"]["created"] == META["created"]
 
 
 def test_openapi_documents_the_request_models(client):
@@ -243,14 +254,14 @@ def test_batch_over_the_limit_is_413(client):
 
 
 def test_body_over_the_limit_is_413_by_content_length(client):
-    body = json.dumps(EXAMPLE).encode() + b" " * predict.MAX_BODY_BYTES
+    body = json.dumps(EXAMPLE).encode() + b" " * limits.MAX_CUSTOMER_BYTES
     r = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 413
 
 
 def test_body_over_the_limit_is_413_when_streamed(client):
     def chunks():  # no Content-Length: chunked transfer encoding
-        for _ in range(predict.MAX_BODY_BYTES // 65536 + 2):
+        for _ in range(limits.MAX_BATCH_BYTES // 65536 + 2):
             yield b" " * 65536
 
     r = client.post(
@@ -288,39 +299,43 @@ def test_wrong_method_and_path(client):
 # --------------------------------------------------------------------------- start-up refusals
 
 
-def copy_model(tmp_path):
-    for f in (MODEL, MODEL.with_suffix(".json")):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path / MODEL.name
+def copy_model(tmp_path, churn_model_dir):
+    folder = tmp_path / "model"
+    shutil.copytree(churn_model_dir, folder)
+    return folder
 
 
-def start_fails(monkeypatch, path, match: str) -> None:
-    monkeypatch.setenv("MODEL_PATH", str(path))
+def start_fails(monkeypatch, folder, match: str) -> None:
+    monkeypatch.setenv("MODEL_DIR", str(folder))
     with pytest.raises(RuntimeError, match=match), TestClient(predict.app):
         pass
 
 
-def test_refuses_a_tampered_model(monkeypatch, tmp_path):
-    path = copy_model(tmp_path)
-    path.write_bytes(path.read_bytes() + b"\x00")
-    start_fails(monkeypatch, path, "does not match its metadata: sha256")
+def rewrite_meta(folder, **changes) -> None:
+    path = folder / "metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **changes}))
 
 
-def test_refuses_another_sklearn_version(monkeypatch, tmp_path):
-    path = copy_model(tmp_path)
-    meta = {**META, "sklearn_version": "1.6.1"}
-    path.with_suffix(".json").write_text(json.dumps(meta))
-    start_fails(monkeypatch, path, "saved with scikit-learn 1.6.1")
+def test_refuses_a_tampered_model(monkeypatch, tmp_path, churn_model_dir):
+    folder = copy_model(tmp_path, churn_model_dir)
+    (folder / "model.bin").write_bytes((folder / "model.bin").read_bytes() + b"\x00")
+    start_fails(monkeypatch, folder, "does not match its metadata: sha256")
 
 
-def test_refuses_a_missing_model_or_metadata(monkeypatch, tmp_path):
-    start_fails(monkeypatch, tmp_path / "none.bin", "no model file")
-    path = copy_model(tmp_path)
-    path.with_suffix(".json").unlink()
-    start_fails(monkeypatch, path, "no metadata")
+def test_refuses_another_sklearn_version(monkeypatch, tmp_path, churn_model_dir):
+    folder = copy_model(tmp_path, churn_model_dir)
+    rewrite_meta(folder, versions={**META["versions"], "scikit-learn": "1.6.1"})
+    start_fails(monkeypatch, folder, "saved with scikit-learn 1.6.1")
 
 
-def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path):
+def test_refuses_a_missing_model_or_metadata(monkeypatch, tmp_path, churn_model_dir):
+    start_fails(monkeypatch, tmp_path / "none", "no model at")
+    folder = copy_model(tmp_path, churn_model_dir)
+    (folder / "metadata.json").unlink()
+    start_fails(monkeypatch, folder, "no metadata.json")
+
+
+def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path, churn_model_dir):
     """A model trained on a contract value the API rejects (or missing one) is refused."""
     customers = random_customers(200, seed=3)
     customers[0] = {**customers[0], "contract": "weekly"}
@@ -331,12 +346,11 @@ def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path):
         ]
     )
     model.fit(customers, [i % 2 for i in range(len(customers))])
-    path = tmp_path / "other.bin"
-    path.write_bytes(pickle.dumps(model))
-    path.with_suffix(".json").write_text(
-        json.dumps({**META, "sha256": io.sha256_file(path), "trained_at": "now"})
-    )
-    start_fails(monkeypatch, path, "features do not match the request schema")
+    folder = copy_model(tmp_path, churn_model_dir)
+    data = pickle.dumps(model)
+    (folder / "model.bin").write_bytes(data)
+    rewrite_meta(folder, files={"model.bin": hashlib.sha256(data).hexdigest()})
+    start_fails(monkeypatch, folder, "features do not match the request schema")
 
 
 # --------------------------------------------------------------------------- the fast lane
@@ -353,7 +367,7 @@ def test_fast_lane_answers_exactly_like_the_fastapi_routes(client):
         b"",
         json.dumps({"customers": [EXAMPLE] * 3}).encode(),
         json.dumps({"customers": [EXAMPLE] * (predict.MAX_BATCH + 1)}).encode(),
-        b" " * (predict.MAX_BODY_BYTES + 1),
+        b" " * (limits.MAX_BATCH_BYTES + 1),
     ]
     with TestClient(predict.api) as plain:
         for path in ("/predict", "/predict/batch"):

@@ -1,19 +1,19 @@
 """uv run python 02-regression/homework.py [--json]
 
 The 2025 homework of module 2 (car fuel efficiency, linear regression by the normal
-equation of ``zoomcamp.regression``). Every answer is computed from the data; ``--json``
-prints the answers contract of ``zoomcamp.homework`` and nothing else on stdout.
+equation of ``zoomcamp.regression``, run on the homework's columns by ``zoomcamp.fuel``).
+Every answer is computed from the data; ``--json`` prints the answers contract of
+``zoomcamp.homework`` and nothing else on stdout.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from zoomcamp import homework
-from zoomcamp import regression as reg
+from zoomcamp import fuel, homework
 
 MODULE = "02-regression"
-FEATURES = reg.FUEL_FEATURES
+FEATURES = fuel.FUEL_FEATURES
 R_GRID = [0, 0.01, 0.1, 1, 5, 10, 100]
 
 OPTIONS_Q1 = ["engine_displacement", "horsepower", "vehicle_weight", "model_year"]
@@ -36,14 +36,14 @@ def q2(df):
 
 
 def q3(df):
-    zero = round(reg.fuel_validation_rmse(df, fill="zero"), 2)
-    mean = round(reg.fuel_validation_rmse(df, fill="mean"), 2)
+    zero = round(fuel.fuel_validation_rmse(df, fill="zero"), 2)
+    mean = round(fuel.fuel_validation_rmse(df, fill="mean"), 2)
     option = "Both are equally good" if zero == mean else ("With 0" if zero < mean else "With mean")
     return homework.answer(f"with 0: {zero:.2f}, with mean: {mean:.2f}", OPTIONS_Q3, option=option)
 
 
 def rmse_by_r(df) -> dict[float, float]:
-    return {r: round(reg.fuel_validation_rmse(df, fill="zero", r=r), 2) for r in R_GRID}
+    return {r: round(fuel.fuel_validation_rmse(df, fill="zero", r=r), 2) for r in R_GRID}
 
 
 def q4(df):
@@ -57,7 +57,7 @@ def q4(df):
 
 
 def seed_scores(df) -> list[float]:
-    return [reg.fuel_validation_rmse(df, seed=s, fill="zero") for s in range(10)]
+    return [fuel.fuel_validation_rmse(df, seed=s, fill="zero") for s in range(10)]
 
 
 def q5(df):
@@ -66,11 +66,11 @@ def q5(df):
 
 
 def q6(df):
-    return homework.answer(reg.fuel_test_rmse(df, seed=9, r=0.001), OPTIONS_Q6)
+    return homework.answer(fuel.fuel_test_rmse(df, seed=9, r=0.001), OPTIONS_Q6)
 
 
 def compute() -> dict:
-    df = reg.load_fuel_efficiency()
+    df = fuel.load_fuel_efficiency()
     return {f"q{i}": f(df) for i, f in enumerate([q1, q2, q3, q4, q5, q6], start=1)}
 
 

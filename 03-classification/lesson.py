@@ -2,7 +2,8 @@
 
 Write the churn lesson's numbers and figures to ``reports/03-classification/``:
 ``lesson.json`` (split sizes, churn rate, mutual information, correlations, validation and
-test accuracy, one scored customer), ``churn-rate-by-group.png``, ``feature-importance.png``
+test accuracy, whether lbfgs converged, the ``OneHotEncoder`` + ``StandardScaler`` variant's
+validation accuracy and convergence, one scored customer), ``churn-rate-by-group.png``, ``feature-importance.png``
 and ``coefficients.png``. ``churn.ipynb`` walks through the same steps
 (``zoomcamp.churn_lessons.classification_lesson``).
 """
@@ -30,8 +31,12 @@ def main(argv: list[str] | None = None) -> None:
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    variant = summary["onehot_scaled"]
     print(
-        f"validation accuracy {summary['validation_accuracy']:.3f}, "
+        f"validation accuracy {summary['validation_accuracy']:.3f} "
+        f"(DictVectorizer, lbfgs converged: {summary['validation_converged']}), "
+        f"{variant['validation_accuracy']:.3f} (OneHotEncoder + StandardScaler, "
+        f"converged: {variant['converged']}, {variant['n_iter']} iterations), "
         f"test accuracy {summary['test_accuracy_full_train']:.3f}"
     )
     for path in written:

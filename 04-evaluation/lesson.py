@@ -2,7 +2,8 @@
 
 Write the evaluation lesson's numbers and figures to ``reports/04-evaluation/``:
 ``lesson.json`` (accuracy and the dummy baseline, confusion matrix, precision, recall, AUC
-four ways, 5-fold CV AUC per C), ``accuracy-thresholds.png``, ``roc-curve.png`` and
+four ways, 5-fold CV AUC per C, and ``test_auc``: the final model, C = 1, fitted on
+train+validation and scored on test), ``accuracy-thresholds.png``, ``roc-curve.png`` and
 ``precision-recall.png``. ``evaluation.ipynb`` walks through the same steps
 (``zoomcamp.churn_lessons.evaluation_lesson``).
 """
@@ -30,7 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    print(f"validation accuracy {summary['validation_accuracy']:.3f}, AUC {summary['auc']:.3f}")
+    print(
+        f"validation accuracy {summary['validation_accuracy']:.3f}, AUC {summary['auc']:.3f}; "
+        f"final model (C = {summary['final_C']}) test AUC {summary['test_auc']:.3f}"
+    )
     for path in written:
         print(f"saved {path}")
 

@@ -1,10 +1,11 @@
 """Module 02: linear regression from scratch, as in the car-price lesson.
 
-Imported as ``from zoomcamp import regression`` by ``02-regression/train.py``,
-``02-regression/homework.py``, the notebooks and the tests: normalising the data, the
-seed-based 60/20/20 split, the normal equation (with the lesson's regularisation
-``XᵀX + r·I``), RMSE, the lesson's feature preparation, the figures ``train.py`` saves,
-the homework's validation runs, and the saved model ``models/car-price/`` (a
+Imported as ``from zoomcamp import regression`` by ``02-regression/train.py``, the
+notebooks, the tests, :mod:`zoomcamp.fuel` (the homework) and
+:mod:`zoomcamp.regression_forms` (the loop and dot-product forms that come first in the
+lesson): normalising the data, the seed-based 60/20/20 split, the normal equation (with
+the lesson's regularisation ``XᵀX + r·I``), RMSE, the lesson's feature preparation, the
+figures ``train.py`` saves and the saved model ``models/car-price/`` (a
 :mod:`zoomcamp.artifacts` folder: ``model.json`` + ``metadata.json``).
 """
 
@@ -245,42 +246,6 @@ def price_figure(y_test, y_pred):
     ax.set_title(f"Car prices on test: predicted vs actual (RMSE {rmse(y_test, y_pred):.3f})")
     ax.legend()
     return fig
-
-
-# ---------------------------------------------------------------- homework (fuel efficiency)
-
-FUEL_FEATURES = ["engine_displacement", "horsepower", "vehicle_weight", "model_year"]
-FUEL_TARGET = "fuel_efficiency_mpg"
-
-
-def load_fuel_efficiency() -> pd.DataFrame:
-    """The homework's car fuel efficiency data, only its feature and target columns."""
-    return pd.read_csv(datasets.fetch("car-fuel-efficiency"))[FUEL_FEATURES + [FUEL_TARGET]]
-
-
-def fuel_xy(df: pd.DataFrame, fill: float) -> tuple[np.ndarray, np.ndarray]:
-    return df[FUEL_FEATURES].fillna(fill).to_numpy(dtype=float), df[FUEL_TARGET].to_numpy(float)
-
-
-def fuel_validation_rmse(df: pd.DataFrame, seed: int = 42, fill: str = "zero", r=0.0) -> float:
-    """Train on the training part, RMSE on validation. ``fill``: "zero" or "mean"
-    (the mean of the training part's horsepower, the only column with gaps)."""
-    df_train, df_val, _ = split(df, seed)
-    value = 0.0 if fill == "zero" else float(df_train["horsepower"].mean())
-    X_train, y_train = fuel_xy(df_train, value)
-    X_val, y_val = fuel_xy(df_val, value)
-    w0, w = train_linear_regression(X_train, y_train, r=r)
-    return rmse(y_val, predict(X_val, w0, w))
-
-
-def fuel_test_rmse(df: pd.DataFrame, seed: int = 9, r: float = 0.001) -> float:
-    """Train on train + validation (gaps filled with 0), RMSE on test."""
-    df_train, df_val, df_test = split(df, seed)
-    df_full = pd.concat([df_train, df_val]).reset_index(drop=True)
-    X_full, y_full = fuel_xy(df_full, 0.0)
-    X_test, y_test = fuel_xy(df_test, 0.0)
-    w0, w = train_linear_regression(X_full, y_full, r=r)
-    return rmse(y_test, predict(X_test, w0, w))
 
 
 # ---------------------------------------------------------------- saved model

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics
-from sklearn.model_selection import KFold, cross_val_score
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import churn_lessons, leads, paths
+from zoomcamp import churn, churn_lessons, leads, paths
 from zoomcamp import metrics as ev
 
 
@@ -217,6 +219,21 @@ def test_metrics_on_real_churn_scores_match_sklearn(churn_val):
     assert 0.79 < ev.accuracy(y, s >= 0.5) < 0.82
     assert 0.83 < ev.roc_auc(y, s) < 0.86
     assert abs(ev.accuracy(y, np.zeros_like(y)) - 0.726) < 0.005  # the dummy "nobody churns"
+
+
+def test_final_test_auc_matches_sklearn(churn_val):
+    # the final model: train+validation of train_test_split(0.2, seed 1), C = 1, AUC on test
+    full_train, test = train_test_split(churn.load_data(), test_size=0.2, random_state=1)
+    dv = DictVectorizer(sparse=False)
+    X = dv.fit_transform(full_train[churn.FEATURES].to_dict("records"))
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lbfgs stops at max_iter on the unscaled charges
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(X, full_train["churn"])
+    X_test = dv.transform(test[churn.FEATURES].to_dict("records"))
+    expected = metrics.roc_auc_score(test["churn"], model.predict_proba(X_test)[:, 1])
+    got = churn_lessons.final_test_auc(churn_val["parts"], C=1.0)
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert 0.83 < got < 0.88  # near the validation AUC (0.846) and the 5-fold mean (0.842)
 
 
 def test_cross_validate_matches_cross_val_score():

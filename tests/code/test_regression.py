@@ -1,4 +1,5 @@
-"""02-regression: the from-scratch normal equation, RMSE and split against NumPy/scikit-learn."""
+"""02-regression: the from-scratch normal equation, RMSE, split and the loop and dot-product
+forms of the prediction against NumPy/scikit-learn."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sklearn.metrics import mean_squared_error
 
 from zoomcamp import artifacts
 from zoomcamp import regression as reg
+from zoomcamp import regression_forms as forms
 from zoomcamp.errors import ZoomcampError
 
 
@@ -48,6 +50,32 @@ def test_regularised_matches_ridge_with_penalised_bias(r):
     if r == 100.0:
         w0_plain, _ = reg.train_linear_regression(X, y)
         assert abs(w0 - w0_plain) > 1e-3
+
+
+def test_the_lessons_one_car_example_by_hand():
+    # lesson 2.5: engine_hp 453, city_mpg 11, popularity 86 with w0 = 7.17
+    xi, w0, w = [453, 11, 86], 7.17, [0.01, 0.04, 0.002]
+    by_hand = 7.17 + 453 * 0.01 + 11 * 0.04 + 86 * 0.002  # 12.312
+    assert forms.predict_one_loop(xi, w0, w) == pytest.approx(by_hand, abs=1e-12)
+    assert forms.predict_one_dot(xi, w0, w) == pytest.approx(by_hand, abs=1e-12)
+    assert forms.dot(xi, w) == pytest.approx(float(np.dot(xi, w)), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_loop_dot_and_matrix_forms_match_sklearn_predict(seed):
+    X, y = _data(seed, n=300, d=6)
+    sk = LinearRegression().fit(X, y)
+    expected = sk.predict(X)
+    w0, w = float(sk.intercept_), sk.coef_
+    for form in (forms.predict_loop, forms.predict_dot, forms.predict_matrix, reg.predict):
+        np.testing.assert_allclose(form(X, w0, w), expected, rtol=0, atol=1e-9)
+
+
+def test_forms_refuse_a_weight_count_that_is_not_the_feature_count():
+    with pytest.raises(ZoomcampError, match="3 feature values but 2 weights"):
+        forms.predict_one_loop([1, 2, 3], 0.0, [1, 2])
+    with pytest.raises(ZoomcampError, match="2 feature values but 3 weights"):
+        forms.predict_matrix(np.ones((4, 2)), 0.0, [1, 2, 3])
 
 
 def test_rmse_matches_sklearn():

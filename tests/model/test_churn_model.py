@@ -1,6 +1,7 @@
 """03-classification: train.py trains the churn model that 05-deployment serves into
 ``models/churn/`` (model.bin + metadata.json); the folder verifies and loads, its metadata
-is right, and a tampered file is refused."""
+is right, and a tampered file is refused. The lesson's OneHotEncoder + StandardScaler
+variant agrees with a design matrix built by hand with pandas."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import hashlib
 import json
 import subprocess
 import sys
+import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 import sklearn
-from sklearn.metrics import roc_auc_score
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from threadpoolctl import threadpool_limits
 
-from zoomcamp import artifacts, churn, datasets, paths
+from zoomcamp import artifacts, churn, churn_lessons, datasets, paths
 
 TRAIN = paths.module_dir("03-classification") / "train.py"
 
@@ -154,3 +162,54 @@ def test_bad_c_is_a_clean_error(tmp_path):
     proc = _train("--C", "-1", "--output", str(tmp_path / "churn"), timeout=120)
     assert proc.returncode == 2 and "--C must be positive" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "churn").exists()
+
+
+def _design_by_hand(train: pd.DataFrame, df: pd.DataFrame) -> np.ndarray:
+    """One-hot columns per categorical (sorted values, as the training part has them),
+    then the numericals standardised with the training mean and population std."""
+    cats = train[churn.CATEGORICAL].astype(str)
+    onehot = pd.get_dummies(df[churn.CATEGORICAL].astype(str), dtype=float).reindex(
+        columns=pd.get_dummies(cats, dtype=float).columns, fill_value=0.0
+    )
+    num = train[churn.NUMERICAL]
+    scaled = (df[churn.NUMERICAL] - num.mean()) / num.std(ddof=0)
+    return np.column_stack([onehot.to_numpy(), scaled.to_numpy(dtype=float)])
+
+
+@pytest.mark.slow
+def test_onehot_scaled_variant_matches_a_hand_built_design():
+    parts = churn.split(churn.load_data())
+    train, val = parts["train"], parts["val"]
+    model = churn_lessons.fit_onehot_scaled(train, C=1.0)
+    X_train, X_val = _design_by_hand(train, train), _design_by_hand(train, val)
+    assert X_val.shape == (1409, 46)  # seniorcitizen's 0/1 becomes two columns here
+    np.testing.assert_allclose(model.named_steps["columns"].transform(val), X_val, atol=1e-12)
+
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # scaled, lbfgs must converge
+        ref = LogisticRegression(C=1.0, max_iter=1000).fit(X_train, train["churn"])
+    proba = model.predict_proba(val[churn.FEATURES])[:, 1]
+    np.testing.assert_allclose(proba, ref.predict_proba(X_val)[:, 1], atol=1e-9)
+
+    summary = churn_lessons.onehot_scaled_summary(train, val)
+    assert summary["validation_accuracy"] == accuracy_score(val["churn"], ref.predict(X_val))
+    assert summary["converged"] is True and summary["n_iter"] == ref.n_iter_[0] < 1000
+    assert summary["n_features"] == 46
+
+
+@pytest.mark.slow
+def test_the_lesson_records_that_only_the_scaled_variant_converges():
+    parts = churn.split(churn.load_data())
+    train = parts["train"]
+    with threadpool_limits(limits=1), pytest.warns(ConvergenceWarning):
+        X = DictVectorizer(sparse=False).fit_transform(train[churn.FEATURES].to_dict("records"))
+        LogisticRegression(C=1.0, max_iter=1000).fit(X, train["churn"])
+    summary, figures = churn_lessons.classification_lesson(figures=False)
+    assert figures == {}
+    assert summary["validation_converged"] is False and summary["validation_n_iter"] == 1000
+    assert summary["validation_n_features"] == X.shape[1] == 45
+    assert summary["onehot_scaled"] == churn_lessons.onehot_scaled_summary(train, parts["val"])
+    assert summary["onehot_scaled"]["converged"] is True
+    assert (
+        abs(summary["onehot_scaled"]["validation_accuracy"] - summary["validation_accuracy"]) < 0.01
+    )

@@ -49,7 +49,10 @@ def _docker_available() -> tuple[bool, str]:
         return False, "no docker client on PATH"
     proc = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
-        return False, "no Docker engine answers (start one: bash ../shared/ci/docker-offline.sh)"
+        return False, (
+            "no Docker engine answers: install Docker (https://docs.docker.com/get-docker/) "
+            "and start it"
+        )
     return True, ""
 
 

@@ -2,9 +2,10 @@
 
 Train the churn model that 05-deployment serves: one scikit-learn Pipeline
 (DictVectorizer -> LogisticRegression) fitted on train+validation of the lesson's seed-1
-split, scored on test, saved as ``models/churn/model.bin`` with ``metadata.json`` next to
-it (the project's model schema: file sha256, library versions, data sha256, params,
-features, categories, metrics). C is chosen by 5-fold cross-validated AUC unless ``--C``
+split, scored on test, saved as ``models/churn/model.bin`` (the pickle) and ``model.json``
+(the same model as plain data, what 05-deployment's images serve) with ``metadata.json``
+next to them (the project's model schema: file sha256, library versions, data sha256,
+params, features, categories, metrics). C is chosen by 5-fold cross-validated AUC unless ``--C``
 is given. The test and CV scores also go to ``reports/03-classification/train.json``.
 """
 

@@ -1,21 +1,24 @@
-"""uv run --project 05-deployment python 05-deployment/bench.py
+"""uv run python 05-deployment/bench.py [--images NAME=TAG ...] [--rounds 3] [--cold-starts 5]
 
-Throughput and latency of the churn service against the course-style baseline.
+Image sizes, cold start and throughput of the churn service's image against a
+course-style image, each run with ``docker run --network host`` on a free port.
 
-Both servers run the same model file under the same uvicorn settings (one worker,
-127.0.0.1, the image's flags from ``limits.SERVER``; in the service's locked environment
-uvloop + httptools for both, in the root one h11 and asyncio):
+- ``service``:  the slim image (``docker build -t churn-service 05-deployment``);
+- ``baseline``: the course's way, built here from ``model/model.bin`` when the tag is
+  missing: ``pip install`` of fastapi, uvicorn (with uvloop and httptools, as the service)
+  and scikit-learn into ``python:3.13-slim``, a plain FastAPI ``def`` endpoint that calls
+  ``pipeline.predict_proba`` on the request dict, the same uvicorn flags;
+- any other ``NAME=TAG`` (e.g. ``before=churn-service:before``, an older build).
 
-- ``service``:  ``predict:app`` (strict validation, ``FastScorer``);
-- ``baseline``: ``bench:baseline``, the course's way: a plain FastAPI endpoint that calls
-  ``pipeline.predict_proba`` on the request dict (a sync ``def``, run in the threadpool).
-
-Each gets the same load from a small keep-alive HTTP/1.1 client written on asyncio
-(``--clients`` connections sending ``--requests`` POST /predict in total after a warm-up;
-random valid customers). Then 1,000 customers go through ``/predict/batch``
-``--batch-repeats`` times. Prints req/s, p50/p99 latency and errors, the ratio, and the
-machine load (``os.getloadavg``, other work on these cores skews the figures); writes
-everything to ``reports/05-deployment/bench.json``.
+Sizes: ``docker image inspect`` bytes, and what each adds to ``python:3.13-slim``. Cold
+start: from ``docker run`` to the first 200 on ``/health`` (``--cold-starts`` times each,
+alternating). Throughput: ``--rounds`` rounds, the images in alternating order, each
+started afresh and given 1,000 warm-up then ``--requests`` POST /predict from
+``--clients`` keep-alive connections (a small asyncio HTTP/1.1 client, random valid
+customers); images with ``/predict/batch`` then get 1,000 customers ``--batch-repeats``
+times. Standard library only (the load client runs here). Other work on these cores skews
+the figures: every run is printed and kept, with the load average. Writes
+``reports/05-deployment/bench.json`` and appends to ``bench-runs.json`` next to it.
 """
 
 from __future__ import annotations
@@ -25,53 +28,94 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from churn_scoring import THRESHOLD, ModelError, load_model, model_path
-from fastapi import FastAPI
-from limits import server_flags
 
 HERE = Path(__file__).resolve().parent
 REPORT = HERE.parent / "reports" / "05-deployment" / "bench.json"
 RUNS = "bench-runs.json"  # next to --output: every run's summary, appended (load varies)
-
+BASE = "python:3.13-slim"
+# the image's uvicorn limits (limits.SERVER; the service image has them in its CMD)
+FLAGS = "--timeout-keep-alive 5 --limit-concurrency 128 --timeout-graceful-shutdown 10"
 
 # --------------------------------------------------------------------------- baseline
 
+BASELINE_APP = """\
+import pickle
 
-@asynccontextmanager
-async def _baseline_lifespan(app: FastAPI):
-    app.state.pipeline, _ = load_model(model_path())
-    yield
+from fastapi import FastAPI
+
+with open("model.bin", "rb") as f_in:
+    pipeline = pickle.load(f_in)
+
+app = FastAPI(title="churn (course style)")
 
 
-baseline = FastAPI(title="course-style baseline", lifespan=_baseline_lifespan)
+@app.post("/predict")
+def predict(customer: dict):
+    prob = float(pipeline.predict_proba(customer)[0, 1])
+    return {"churn_probability": prob, "churn": prob >= 0.5}
 
 
-@baseline.post("/predict")
-def baseline_predict(customer: dict[str, Any]) -> dict[str, Any]:
-    p = float(baseline.state.pipeline.predict_proba(customer)[0, 1])
-    return {"churn_probability": p, "churn": p >= THRESHOLD}
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+"""
+BASELINE_DOCKERFILE = f"""\
+FROM {BASE}
+RUN pip install --no-cache-dir fastapi==0.165.0 uvicorn==0.54.0 uvloop==0.22.1 \\
+    httptools==0.7.1 scikit-learn==1.9.1
+WORKDIR /app
+COPY predict.py model.bin ./
+ENV PORT=9696
+CMD ["sh", "-c", "exec uvicorn predict:app --host 0.0.0.0 --port $PORT --no-access-log {FLAGS}"]
+"""
+
+
+def build_baseline(tag: str, model_bin: Path) -> None:
+    if not model_bin.is_file():
+        raise SystemExit(f"error: no {model_bin}: run uv run python 05-deployment/build_model.py")
+    with tempfile.TemporaryDirectory() as ctx:
+        Path(ctx, "predict.py").write_text(BASELINE_APP, encoding="utf-8")
+        Path(ctx, "Dockerfile").write_text(BASELINE_DOCKERFILE, encoding="utf-8")
+        shutil.copy(model_bin, Path(ctx, "model.bin"))
+        print(f"building the course-style baseline {tag} ...", file=sys.stderr)
+        docker("build", "--network", "host", "-q", "-t", tag, ctx)
+
+
+def docker(*args: str, timeout: float = 1200) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise SystemExit(f"error: docker {args[0]} failed: {proc.stderr.strip()[-500:]}")
+    return proc.stdout.strip()
+
+
+def image_size(tag: str) -> int | None:
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True, text=True
+    )
+    return int(proc.stdout) if proc.returncode == 0 else None
 
 
 # --------------------------------------------------------------------------- load
 
 
-def random_customers(n: int, meta: dict[str, Any], seed: int = 42) -> list[dict[str, Any]]:
-    """Valid customers drawn from the model's own categories (metadata) and sane numbers."""
+def random_customers(n: int, allowed: dict[str, list], seed: int = 42) -> list[dict[str, Any]]:
+    """Valid customers drawn from the model's own allowed values and sane numbers."""
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        c = {f: rng.choice(v) for f, v in meta["categories"].items()}
+        c = {f: rng.choice(v) for f, v in allowed.items()}
         c["tenure"] = rng.randint(0, 72)
         c["monthlycharges"] = round(rng.uniform(18, 120), 2)
         c["totalcharges"] = round(c["monthlycharges"] * max(c["tenure"], 1), 2)
@@ -139,7 +183,7 @@ async def drive(port: int, requests: list[bytes], clients: int) -> dict[str, Any
     }
 
 
-# --------------------------------------------------------------------------- servers
+# --------------------------------------------------------------------------- containers
 
 
 def free_port() -> int:
@@ -148,41 +192,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_health(port: int, name: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+            raise SystemExit(f"error: {name} never answered /health: {logs.stderr[-500:]}")
+        time.sleep(0.01)
+
+
 @contextmanager
-def server(app: str):
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--app-dir",
-        str(HERE),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        *server_flags(),  # the image's limits (keep-alive, concurrency): the same for both
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+def container(tag: str):
+    """``docker run`` the image on the host network at a free port; yields (port, seconds
+    from ``docker run`` to the first 200 on /health); always removed."""
+    port, name = free_port(), f"churn-bench-{os.getpid()}-{free_port()}"
+    t0 = time.perf_counter()
     try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise SystemExit(f"error: {app} exited with {proc.returncode}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit(f"error: {app} did not answer within 30 s")
-        yield port
+        docker("run", "-d", "--rm", "--name", name, "--network", "host", "-e", f"PORT={port}", tag)
+        wait_health(port, name)
+        yield port, time.perf_counter() - t0
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
+
+
+def has_batch(port: int) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/predict/batch", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as exc:
+        return exc.code != 404
+    except OSError:
+        return False
+    return True
 
 
 def batch_times(port: int, customers: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
@@ -221,96 +268,135 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--requests",
-        type=int,
-        default=20_000,
-        help="POST /predict per server (default: %(default)s)",
+        "--images",
+        nargs="+",
+        default=["service=churn-service", "baseline=churn-baseline:bench"],
+        help="NAME=TAG to compare (default: %(default)s)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (%(default)s)")
+    parser.add_argument(
+        "--cold-starts", type=int, default=5, help="cold starts per image (%(default)s)"
     )
     parser.add_argument(
-        "--clients", type=int, default=32, help="concurrent connections (default: %(default)s)"
+        "--requests", type=int, default=20_000, help="POST /predict per run (%(default)s)"
+    )
+    parser.add_argument("--clients", type=int, default=32, help="connections (%(default)s)")
+    parser.add_argument("--warmup", type=int, default=1_000, help="warm-up requests (%(default)s)")
+    parser.add_argument(
+        "--batch-repeats", type=int, default=20, help="timed 1,000-customer batches (%(default)s)"
     )
     parser.add_argument(
-        "--warmup", type=int, default=1_000, help="requests before measuring (default: %(default)s)"
+        "--model", type=Path, default=HERE / "model", help="model folder (default: %(default)s)"
     )
-    parser.add_argument(
-        "--batch-repeats",
-        type=int,
-        default=20,
-        help="timed 1,000-customer batches (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--output", type=Path, default=REPORT, help="results JSON (default: %(default)s)"
-    )
+    parser.add_argument("--output", type=Path, default=REPORT, help="results (%(default)s)")
     args = parser.parse_args(argv)
-    if args.requests < 100 or args.clients < 1:
-        raise SystemExit("error: --requests must be >= 100 and --clients >= 1")
-
+    if args.requests < 100 or args.clients < 1 or args.rounds < 0 or args.cold_starts < 0:
+        raise SystemExit("error: --requests must be >= 100, --clients >= 1, counts >= 0")
+    images = dict(item.split("=", 1) for item in args.images if "=" in item)
+    if len(images) != len(args.images):
+        raise SystemExit("error: --images takes NAME=TAG pairs")
+    if shutil.which("docker") is None:
+        raise SystemExit("error: no docker on PATH")
     try:
-        meta = load_model(model_path())[1]  # checked: the model both servers will load
-    except ModelError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    customers = random_customers(2_000, meta)
+        allowed = json.loads((args.model / "model.json").read_text(encoding="utf-8"))["allowed"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(
+            f"error: no usable {args.model}/model.json ({exc}): run build_model.py"
+        ) from None
+    for name, tag in images.items():
+        if image_size(tag) is None:
+            if name != "baseline":
+                raise SystemExit(f"error: no image {tag} (build it first)")
+            build_baseline(tag, args.model / "model.bin")
+
+    customers = random_customers(2_000, allowed)
     bodies = [json.dumps(c).encode() for c in customers]
+    base = image_size(BASE)
     result: dict[str, Any] = {
         "load_before": load(),
         "cpus": os.cpu_count(),
-        "model": meta.get("files"),
-        "server_flags": server_flags(),
+        "images": images,
+        "sizes_mb": {
+            name: {
+                "size": round(image_size(tag) / 1e6, 1),
+                "over_base": round((image_size(tag) - base) / 1e6, 1),
+            }
+            for name, tag in images.items()
+        }
+        | {"base": {"size": round(base / 1e6, 1), "over_base": 0.0}},
+        "cold_start_s": {name: [] for name in images},
+        "runs": {name: [] for name in images},
+        "batch": {},
     }
-    for name, app in (("baseline", "bench:baseline"), ("service", "predict:app")):
-        with server(app) as port:
-            reqs = [
-                http_request("/predict", bodies[i % len(bodies)], port)
-                for i in range(args.requests)
-            ]
-            asyncio.run(drive(port, reqs[: args.warmup], args.clients))
-            result[name] = asyncio.run(drive(port, reqs, args.clients))
-            print(
-                f"{name:>8}: {result[name]['req_per_s']:8.1f} req/s  p50 {result[name]['p50_ms']:.2f} ms"
-                f"  p99 {result[name]['p99_ms']:.2f} ms  errors {result[name]['errors']}",
-                file=sys.stderr,
-            )
-            if name == "service":
-                result["batch"] = batch_times(port, customers[:1000], args.batch_repeats)
-    result["ratio"] = round(result["service"]["req_per_s"] / result["baseline"]["req_per_s"], 2)
+    order = list(images)
+    for i in range(args.cold_starts):
+        for name in order if i % 2 == 0 else order[::-1]:
+            with container(images[name]) as (_, seconds):
+                result["cold_start_s"][name].append(round(seconds, 3))
+        print(f"cold start {i + 1}: {result['cold_start_s']}", file=sys.stderr)
+    for i in range(args.rounds):
+        for name in order if i % 2 == 0 else order[::-1]:
+            with container(images[name]) as (port, _):
+                reqs = [
+                    http_request("/predict", bodies[j % len(bodies)], port)
+                    for j in range(args.requests)
+                ]
+                asyncio.run(drive(port, reqs[: args.warmup], args.clients))
+                run = asyncio.run(drive(port, reqs, args.clients))
+                run["load"] = load()
+                result["runs"][name].append(run)
+                print(
+                    f"round {i + 1} {name:>9}: {run['req_per_s']:8.1f} req/s  p50 "
+                    f"{run['p50_ms']:.2f} ms  p99 {run['p99_ms']:.2f} ms  errors {run['errors']}"
+                    f"  load {run['load'][0]}",
+                    file=sys.stderr,
+                )
+                if has_batch(port):
+                    batch = batch_times(port, customers[:1000], args.batch_repeats)
+                    result["batch"].setdefault(name, []).append(batch)
     result["load_after"] = load()
-
-    print(f"throughput ratio service/baseline: {result['ratio']}x")
-    for name in ("baseline", "service"):
-        r = result[name]
-        print(
-            f"{name:>8}: {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
-            f"  errors {r['errors']}/{r['requests']}  ({r['clients']} clients)"
-        )
-    b = result["batch"]
-    print(
-        f"   batch: {b['customers']} customers in {b['median_ms']:.1f} ms median ({b['max_ms']:.1f} ms max"
-        f" of {b['repeats']})"
-    )
-    print(
-        f"load average before {result['load_before']}, after {result['load_after']} ({result['cpus']} CPUs)"
-    )
+    summarise(result)
     result["at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(args.output, result)
     runs_path = args.output.parent / RUNS
     runs = json.loads(runs_path.read_text(encoding="utf-8")) if runs_path.is_file() else []
-    runs.append(
-        {k: result[k] for k in ("at", "load_before", "load_after", "ratio")}
-        | {
-            n: {k: result[n][k] for k in ("req_per_s", "p50_ms", "p99_ms", "errors")}
-            for n in ("baseline", "service")
-        }
-        | {
-            "batch_median_ms": result["batch"]["median_ms"],
-            "batch_max_ms": result["batch"]["max_ms"],
-        }
-    )
+    runs.append({k: result[k] for k in ("at", "load_before", "load_after", "summary")})
     write_json(runs_path, runs)
     print(f"saved {args.output} (+ {RUNS}: {len(runs)} runs)")
 
 
+def summarise(result: dict[str, Any]) -> None:
+    """Medians per image, printed; ``result["summary"]``."""
+    summary = {}
+    for name, runs in result["runs"].items():
+        starts = result["cold_start_s"][name]
+        row = {
+            "size_mb": result["sizes_mb"][name]["size"],
+            "over_base_mb": result["sizes_mb"][name]["over_base"],
+            "cold_start_median_s": round(statistics.median(starts), 3) if starts else None,
+        }
+        if runs:
+            row |= {
+                k: round(statistics.median(r[k] for r in runs), 3)
+                for k in ("req_per_s", "p50_ms", "p99_ms")
+            } | {
+                "errors": sum(r["errors"] for r in runs),
+                "req_per_s_all": [r["req_per_s"] for r in runs],
+            }
+        if name in result["batch"]:
+            row["batch_median_ms"] = statistics.median(
+                b["median_ms"] for b in result["batch"][name]
+            )
+        summary[name] = row
+        print(f"{name:>9}: {json.dumps(row)}")
+    print(
+        f"base {BASE}: {result['sizes_mb']['base']['size']} MB; load {result['load_before']} -> {result['load_after']}"
+    )
+    result["summary"] = summary
+
+
 def write_json(path: Path, obj: Any) -> None:
-    """Atomic: a temp file renamed over ``path`` (this environment has no zoomcamp.io)."""
+    """Atomic: a temp file renamed over ``path`` (this script imports nothing from zoomcamp)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as fh:
         json.dump(obj, fh, indent=2)

@@ -1,10 +1,11 @@
 """uv run python 05-deployment/build_model.py [--dest FOLDER]
 
 The build step of the service image: copy the churn model that 03-classification/train.py
-saved under ``models/churn/`` (``model.bin`` + ``metadata.json``) into ``model/`` here,
-the git-ignored part of the Docker build context. The folder is verified first (schema,
-sha256 of every file), files already identical are left alone (the image cache survives a
-rebuild) and the metadata is written last. Nothing is trained here: run
+saved under ``models/churn/`` (``model.bin``, ``model.json`` + ``metadata.json``) into
+``model/`` here, the git-ignored part of the Docker build context (the image takes only
+``model.json``, the plain-data model; ``bench.py``'s course-style baseline the pickle).
+The folder is verified first (schema, sha256 of every file), files already identical are
+left alone (the image cache survives a rebuild) and the metadata is written last. Nothing is trained here: run
 ``uv run zoomcamp reproduce 03`` (or ``uv run python 03-classification/train.py``) first.
 Then ``docker build -t churn-service 05-deployment``.
 """

@@ -1,55 +1,132 @@
-"""The served churn model: a checked loader and a fast scorer (no web framework here).
+"""The served churn model: its request schema, a checked loader and the scorer (no web
+framework here). One source shared by the FastAPI service (``predict.py``) and the Lambda
+function (``lambda/``, whose build step copies this file into its build context).
 
-The model is the scikit-learn ``Pipeline(DictVectorizer, LogisticRegression)`` that
-``03-classification/train.py`` saves under ``models/churn/`` and ``build_model.py`` copies
-into ``model/`` here: ``model.bin`` (the pickle) and ``metadata.json`` in the project's
-one model schema (``zoomcamp-model/1``, written by ``zoomcamp.artifacts``). The image
-imports nothing from the ``zoomcamp`` package, so ``load_model`` carries a small reader
-of that schema: it checks the schema string, the sha256 of every file in ``files`` and
-the library versions in ``versions`` before unpickling anything
-(tests/code/test_deployment.py checks it agrees with ``zoomcamp.artifacts.verify``).
+The model is ``model.json``: the logistic regression that ``03-classification/train.py``
+fits, exported as plain data by ``zoomcamp.churn.portable`` (intercept, per-field weights,
+DictVectorizer's vocabulary, the allowed values, the threshold) next to the pickled
+pipeline ``model.bin`` under ``models/churn/``; the build steps copy the folder into the
+images. Reading JSON executes nothing, so the images carry neither scikit-learn nor
+pickle. ``metadata.json`` is the project's one model schema (``zoomcamp-model/1``, written
+by ``zoomcamp.artifacts``); the images import nothing from the ``zoomcamp`` package, so
+``load_model`` carries a small reader of it: schema, required keys, and the sha256 of the
+file it loads, before parsing it (tests/code/test_deployment_artifacts.py checks it against
+``zoomcamp.artifacts.verify``). The folder comes from ``$MODEL_DIR``, else ``model/`` next
+to this file.
 
-The folder comes from ``$MODEL_DIR``, else ``model/`` next to this file.
+``FastScorer`` computes what ``pipeline.predict_proba`` does, a logistic regression on
+DictVectorizer's one-hot columns:
 
-``FastScorer`` gives the same probability as ``pipeline.predict_proba`` without running
-the pipeline: a logistic regression on DictVectorizer's one-hot columns is
-
-    z = intercept + sum over fields of  w[field=value]   (string field: its one column)
-                                     or w[field] * value (numeric field)
+    z = intercept + sum over fields of  w[field][value]   (string field: its one column)
+                                     or w[field] * value  (numeric field)
     p = 1 / (1 + exp(-z))
 
-so each categorical field becomes a small ``value -> weight`` table, read once from
-``vocabulary_`` and ``coef_``. A string value the vectorizer never saw adds nothing, as in
-DictVectorizer. tests/services/test_churn_service.py proves ``FastScorer`` equal to the
-pipeline to 1e-9 on every real customer and on random valid ones.
+A string value the vectorizer never saw adds nothing, as in DictVectorizer. The tests
+prove it equal to the pipeline to 1e-9 on every real customer and on random valid ones.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
-import pickle
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = HERE / "model"
 SCHEMA = "zoomcamp-model/1"  # zoomcamp.artifacts.SCHEMA
+FORMAT = "zoomcamp-logreg/1"  # zoomcamp.churn.PORTABLE_FORMAT
 METADATA_FILE = "metadata.json"
-MODEL_FILE = "model.bin"
+MODEL_FILE = "model.json"  # zoomcamp.churn.PORTABLE_FILE
 REQUIRED = ("schema", "name", "created", "files", "versions", "data", "metrics")
 THRESHOLD = 0.5
 BUILD = "uv run zoomcamp reproduce 03 && uv run python 05-deployment/build_model.py"
 
 
 class ModelError(RuntimeError):
-    """The model cannot be served (missing, tampered, wrong schema or library version)."""
+    """The model cannot be served (missing, tampered, another schema or format)."""
+
+
+# --------------------------------------------------------------------------- request schema
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type and JSON Schema counts 12.0 as an integer: accept integral
+    floats for the integer fields, reject fractions, booleans and strings."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Input should be a whole number, not a fraction")
+        return int(value)
+    return value
+
+
+WHOLE = BeforeValidator(
+    _whole_number
+)  # after Field(...) in Annotated, or the JSON schema loses the bounds
+YesNo = Literal["no", "yes"]
+NoPhone = Literal["no", "no_phone_service", "yes"]
+NoInternet = Literal["no", "no_internet_service", "yes"]
+
+
+class Customer(BaseModel):
+    """One Telco customer, in the dataset's normalised values (lowercase, ``_``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra={
+        "examples": [{
+            "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no",
+            "phoneservice": "no", "multiplelines": "no_phone_service", "internetservice": "dsl",
+            "onlinesecurity": "no", "onlinebackup": "yes", "deviceprotection": "no",
+            "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
+            "contract": "month-to-month", "paperlessbilling": "yes",
+            "paymentmethod": "electronic_check", "tenure": 1, "monthlycharges": 29.85,
+            "totalcharges": 29.85}]})  # fmt: skip
+
+    gender: Literal["female", "male"]
+    seniorcitizen: Annotated[
+        int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)"), WHOLE
+    ]
+    partner: YesNo
+    dependents: YesNo
+    phoneservice: YesNo
+    multiplelines: NoPhone
+    internetservice: Literal["dsl", "fiber_optic", "no"]
+    onlinesecurity: NoInternet
+    onlinebackup: NoInternet
+    deviceprotection: NoInternet
+    techsupport: NoInternet
+    streamingtv: NoInternet
+    streamingmovies: NoInternet
+    contract: Literal["month-to-month", "one_year", "two_year"]
+    paperlessbilling: YesNo
+    paymentmethod: Literal[
+        "bank_transfer_(automatic)", "credit_card_(automatic)", "electronic_check", "mailed_check"
+    ]
+    tenure: Annotated[int, Field(ge=0, le=1200, description="months with the company"), WHOLE]
+    monthlycharges: Annotated[float, Field(ge=0, le=10_000)]
+    totalcharges: Annotated[float, Field(ge=0, le=10_000_000)]
+
+
+def schema_features() -> dict[str, Any]:
+    """The categorical values and numeric fields that ``Customer`` lets through, in the
+    form ``FastScorer.features()`` reports for a model (``seniorcitizen`` is numeric)."""
+    categorical, numerical = {}, []
+    for name, field in Customer.model_fields.items():
+        values = getattr(field.annotation, "__args__", ())
+        if values and all(isinstance(v, str) for v in values):
+            categorical[name] = sorted(values)
+        else:
+            numerical.append(name)
+    return {"categorical": categorical, "numerical": sorted(numerical)}
+
+
+# --------------------------------------------------------------------------- the model
 
 
 def model_path() -> Path:
@@ -58,7 +135,7 @@ def model_path() -> Path:
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:
-    """``folder/metadata.json``, checked for the schema and its required keys."""
+    """``folder/metadata.json``, checked for the schema, its required keys and ``model.json``."""
     path = folder / METADATA_FILE
     if not folder.is_dir():
         kind = "a file, not a folder" if folder.exists() else "missing"
@@ -75,85 +152,73 @@ def read_metadata(folder: Path) -> dict[str, Any]:
     missing = [key for key in REQUIRED if key not in meta]
     if missing:
         raise ModelError(f"{path} lacks {', '.join(missing)} ({BUILD})")
-    files, versions = meta["files"], meta["versions"]
-    if not isinstance(files, dict) or MODEL_FILE not in files:
-        raise ModelError(f"{path}: 'files' does not name {MODEL_FILE}")
-    if not isinstance(versions, dict) or "scikit-learn" not in versions:
-        # unpickling is only safe under the version that pickled: it must be recorded
-        raise ModelError(f"{path}: 'versions' does not record scikit-learn")
+    if not isinstance(meta["files"], dict) or MODEL_FILE not in meta["files"]:
+        raise ModelError(f"{path}: 'files' does not name {MODEL_FILE} (train it again: {BUILD})")
     return meta
 
 
-def load_model(path: Path | str | None = None) -> tuple[Any, dict[str, Any]]:
-    """The pipeline and its metadata from a model folder (default :func:`model_path`).
+def load_model(path: Path | str | None = None) -> tuple[FastScorer, dict[str, Any]]:
+    """The scorer and the metadata of a model folder (default :func:`model_path`).
 
     Raises ``ModelError`` saying what to do when the folder or its metadata is missing,
-    the schema is another, a file's sha256 differs from ``files``, or a library in
-    ``versions`` (scikit-learn at least) is not the installed one. Nothing is unpickled
-    before all of these pass."""
+    the schema is another, ``model.json``'s sha256 differs from ``files`` or its content is
+    not a model of this format. Only ``model.json`` is read (the image has no ``model.bin``);
+    the bytes parsed are the bytes whose digest was checked."""
     folder = Path(path) if path is not None else model_path()
     meta = read_metadata(folder)
-    blobs = {}
-    for name, expected in meta["files"].items():
-        file = folder / name
-        if Path(name).name != name:
-            raise ModelError(f"{folder / METADATA_FILE} names {name!r}, not a plain file name")
-        try:
-            blobs[name] = file.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"cannot read {file}: {exc} ({BUILD})") from None
-        digest = hashlib.sha256(blobs[name]).hexdigest()
-        if digest != expected:
-            raise ModelError(
-                f"{file} does not match its metadata: sha256 {digest} != {expected} "
-                f"(restore the file or build the model again)"
-            )
-    for package, recorded in meta["versions"].items():
-        if package == "python":
-            continue
-        try:
-            installed = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            installed = None
-        if installed != recorded:
-            raise ModelError(
-                f"{folder} was saved with {package} {recorded} but this environment has "
-                f"{installed or 'none'}: refusing to unpickle it (pin the same version or "
-                "train the model again)"
-            )
-    # the bytes hashed above, not a second read: what is unpickled is what was checked
-    pipeline = pickle.loads(blobs[MODEL_FILE])
-    return pipeline, meta
+    file = folder / MODEL_FILE
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read {file}: {exc} ({BUILD})") from None
+    digest, expected = hashlib.sha256(data).hexdigest(), meta["files"][MODEL_FILE]
+    if digest != expected:
+        raise ModelError(
+            f"{file} does not match its metadata: sha256 {digest} != {expected} "
+            "(restore the file or build the model again)"
+        )
+    try:
+        model = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{file} is not valid JSON: {exc}") from None
+    return FastScorer(model), meta
+
+
+def _weight(value: Any, where: str) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ModelError(f"{MODEL_FILE}: {where} must be a finite number, got {value!r}")
+    return float(value)
 
 
 class FastScorer:
-    """``pipeline.predict_proba(customers)[:, 1]`` from per-field weight tables."""
+    """``pipeline.predict_proba(customers)[:, 1]`` from ``model.json``'s weight tables."""
 
-    def __init__(self, pipeline: Any):
-        steps = getattr(pipeline, "named_steps", {})
-        dv, lr = steps.get("dictvectorizer"), steps.get("logisticregression")
-        if dv is None or lr is None:
+    def __init__(self, model: Any):
+        if not isinstance(model, dict) or model.get("format") != FORMAT:
+            found = model.get("format") if isinstance(model, dict) else type(model).__name__
+            raise ModelError(f"{MODEL_FILE}: format {found!r}, expected {FORMAT!r} ({BUILD})")
+        try:
+            weights, vocabulary, sep = model["weights"], model["vocabulary"], model["separator"]
+            self.intercept = _weight(model["intercept"], "intercept")
+            self.threshold = _weight(model["threshold"], "threshold")
+            self.tables: dict[str, dict[str, float]] = {  # string field -> value -> weight
+                str(f): {str(v): _weight(w, f"{f}={v}") for v, w in t.items()}
+                for f, t in weights["categorical"].items()
+            }
+            self.numeric = {str(f): _weight(w, f) for f, w in weights["numerical"].items()}
+            self.allowed = {str(f): list(v) for f, v in model["allowed"].items()}
+            columns = {
+                *(f"{f}{sep}{v}" for f, t in self.tables.items() for v in t),
+                *self.numeric,
+            }
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ModelError(
-                f"expected Pipeline(dictvectorizer, logisticregression), got steps {list(steps)}"
-            )
-        if list(lr.classes_) != [0, 1] or lr.coef_.shape[0] != 1:
-            raise ModelError(f"expected a binary 0/1 classifier, got classes {list(lr.classes_)}")
-        coef = lr.coef_[0]
-        self.intercept = float(lr.intercept_[0])
-        self.tables: dict[str, dict[str, float]] = {}  # string field -> value -> weight
-        self.numeric: dict[str, float] = {}  # numeric field -> weight
-        sep = dv.separator
-        for name, column in dv.vocabulary_.items():
-            if sep in name:
-                field, value = name.split(sep, 1)
-                self.tables.setdefault(field, {})[value] = float(coef[column])
-            else:
-                self.numeric[name] = float(coef[column])
-        overlap = set(self.tables) & set(self.numeric)
-        if overlap:
-            raise ModelError(
-                f"fields both one-hot and numeric in the vectorizer: {sorted(overlap)}"
-            )
+                f"{MODEL_FILE} is incomplete or malformed ({exc!r}; {BUILD})"
+            ) from None
+        if not isinstance(vocabulary, list) or sorted(vocabulary) != sorted(columns):
+            raise ModelError(f"{MODEL_FILE}: the weights do not cover the vocabulary one to one")
+        if set(self.tables) & set(self.numeric):
+            raise ModelError(f"{MODEL_FILE}: fields both one-hot and numeric")
 
     def features(self) -> dict[str, Any]:
         """What the model uses: categorical fields with their values, numeric fields."""
@@ -178,8 +243,24 @@ class FastScorer:
     def proba(self, customer: Mapping[str, Any]) -> float:
         return sigmoid(self.logit(customer))
 
-    def proba_many(self, customers: Iterable[Mapping[str, Any]]) -> np.ndarray:
-        return np.array([sigmoid(self.logit(c)) for c in customers], dtype=float)
+    def proba_many(self, customers: Iterable[Mapping[str, Any]]) -> list[float]:
+        return [sigmoid(self.logit(c)) for c in customers]
+
+
+def check_model(scorer: FastScorer, meta: dict[str, Any]) -> None:
+    """Refuse a model whose fields, category values or threshold differ from what the API
+    accepts and promises."""
+    model, api = scorer.features(), schema_features()
+    if model != api:
+        raise ModelError(
+            f"the model's features do not match the request schema: model {model}, "
+            f"schema {api} (retrain with 03-classification/train.py or update the schema)"
+        )
+    for field, values in (*meta.get("categories", {}).items(), *scorer.allowed.items()):
+        if field in api["categorical"] and sorted(values) != api["categorical"][field]:
+            raise ModelError(f"the model's categories of {field!r} {values} differ from the schema")
+    if scorer.threshold != THRESHOLD:
+        raise ModelError(f"the model's threshold {scorer.threshold} is not the API's {THRESHOLD}")
 
 
 def sigmoid(z: float) -> float:

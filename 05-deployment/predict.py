@@ -9,13 +9,15 @@ The churn model as a web service (FastAPI). In the image: ``docker build -t chur
 - ``GET /docs``, ``GET /openapi.json``
 
 The model is loaded once at start-up from the folder ``$MODEL_DIR`` (default ``model/``
-next to this file: ``model.bin`` + ``metadata.json``) and checked against its metadata; a
-mismatch stops the start with the reason. Requests are validated strictly: only the
+next to this file: ``model.json`` + ``metadata.json``, plain data, nothing unpickled) and
+checked against its metadata; a mismatch stops the start with the reason. Requests are validated strictly: only the
 dataset's values for categorical fields, bounded numbers, no unknown fields (422 naming
 the first few fields and counting the rest). ``limits.py`` holds what is refused before
 that, each at a bounded cost: other media types (415), bodies over 4 KiB per customer or
 1 MiB per batch and batches over 1000 customers (413), bodies that do not arrive (408).
-Scoring uses ``churn_scoring.FastScorer``, proved equal to ``pipeline.predict_proba``.
+The request schema (``Customer``) and the scorer live in ``churn_scoring.py``, shared with
+the Lambda function in ``lambda/``; ``FastScorer`` is proved equal to
+``pipeline.predict_proba``.
 
 ``api`` is the FastAPI app (routes, docs, lifespan); ``app`` (what uvicorn serves) answers
 the two POST endpoints without FastAPI's per-request routing (``limits.FastLanes``),
@@ -28,9 +30,17 @@ import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from churn_scoring import THRESHOLD, FastScorer, ModelError, load_model, model_path
+from churn_scoring import (
+    THRESHOLD,
+    Customer,
+    FastScorer,
+    ModelError,
+    check_model,
+    load_model,
+    model_path,
+)
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
@@ -53,69 +63,11 @@ from limits import (
     too_many_fields,
     watch_deadlines,
 )
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import from_json
 
 JSON = "application/json"
 log = logging.getLogger("uvicorn.error")  # shows in uvicorn's output
-
-
-def _whole_number(value: Any) -> Any:
-    """JSON has one number type and JSON Schema counts 12.0 as an integer: accept integral
-    floats for the integer fields, reject fractions, booleans and strings."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("Input should be a whole number")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("Input should be a whole number, not a fraction")
-        return int(value)
-    return value
-
-
-WHOLE = BeforeValidator(
-    _whole_number
-)  # after Field(...) in Annotated, or the JSON schema loses the bounds
-YesNo = Literal["no", "yes"]
-NoPhone = Literal["no", "no_phone_service", "yes"]
-NoInternet = Literal["no", "no_internet_service", "yes"]
-
-
-class Customer(BaseModel):
-    """One Telco customer, in the dataset's normalised values (lowercase, ``_``)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra={
-        "examples": [{
-            "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no",
-            "phoneservice": "no", "multiplelines": "no_phone_service", "internetservice": "dsl",
-            "onlinesecurity": "no", "onlinebackup": "yes", "deviceprotection": "no",
-            "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
-            "contract": "month-to-month", "paperlessbilling": "yes",
-            "paymentmethod": "electronic_check", "tenure": 1, "monthlycharges": 29.85,
-            "totalcharges": 29.85}]})  # fmt: skip
-
-    gender: Literal["female", "male"]
-    seniorcitizen: Annotated[
-        int, Field(ge=0, le=1, description="0 or 1 (the dataset's integer)"), WHOLE
-    ]
-    partner: YesNo
-    dependents: YesNo
-    phoneservice: YesNo
-    multiplelines: NoPhone
-    internetservice: Literal["dsl", "fiber_optic", "no"]
-    onlinesecurity: NoInternet
-    onlinebackup: NoInternet
-    deviceprotection: NoInternet
-    techsupport: NoInternet
-    streamingtv: NoInternet
-    streamingmovies: NoInternet
-    contract: Literal["month-to-month", "one_year", "two_year"]
-    paperlessbilling: YesNo
-    paymentmethod: Literal[
-        "bank_transfer_(automatic)", "credit_card_(automatic)", "electronic_check", "mailed_check"
-    ]
-    tenure: Annotated[int, Field(ge=0, le=1200, description="months with the company"), WHOLE]
-    monthlycharges: Annotated[float, Field(ge=0, le=10_000)]
-    totalcharges: Annotated[float, Field(ge=0, le=10_000_000)]
 
 
 class Batch(BaseModel):
@@ -137,38 +89,11 @@ class Health(BaseModel):
     model: dict[str, Any]
 
 
-def schema_features() -> dict[str, Any]:
-    """The categorical values and numeric fields that ``Customer`` lets through, in the
-    form ``FastScorer.features()`` reports for a model (``seniorcitizen`` is numeric)."""
-    categorical, numerical = {}, []
-    for name, field in Customer.model_fields.items():
-        values = getattr(field.annotation, "__args__", ())
-        if values and all(isinstance(v, str) for v in values):
-            categorical[name] = sorted(values)
-        else:
-            numerical.append(name)
-    return {"categorical": categorical, "numerical": sorted(numerical)}
-
-
-def check_model(scorer: FastScorer, meta: dict[str, Any]) -> None:
-    """Refuse a model whose fields or category values differ from what the API accepts."""
-    model, api = scorer.features(), schema_features()
-    if model != api:
-        raise ModelError(
-            f"the model's features do not match the request schema: model {model}, "
-            f"schema {api} (retrain with 03-classification/train.py or update predict.py)"
-        )
-    for field, values in meta.get("categories", {}).items():
-        if field in api["categorical"] and sorted(values) != api["categorical"][field]:
-            raise ModelError(f"metadata categories of {field!r} {values} differ from the schema")
-
-
 @asynccontextmanager
 async def lifespan(api: FastAPI):
     path = model_path()
     try:
-        pipeline, meta = load_model(path)
-        scorer = FastScorer(pipeline)
+        scorer, meta = load_model(path)
         check_model(scorer, meta)
     except ModelError as exc:
         log.error("refusing to start: %s", exc)
@@ -177,7 +102,7 @@ async def lifespan(api: FastAPI):
     identity = {k: meta.get(k) for k in ("name", "created", "files", "versions", "data")}
     api.state.identity = {**identity, "C": meta.get("params", {}).get("C")}
     log.info("serving %s (files %s, C=%s)", path, meta.get("files"), api.state.identity["C"])
-    # Everything alive now (FastAPI, pydantic, scikit-learn, NumPy, the model) lives as long
+    # Everything alive now (FastAPI, pydantic, the model) lives as long
     # as the process: out of the cyclic GC's sight, a full collection no longer walks those
     # objects (it cost ~80 ms every few batches of 1,000 customers).
     gc.collect()

@@ -5,7 +5,10 @@ loader for the model folder ``models/churn/`` that 05-deployment serves.
 Used by ``03-classification/train.py`` and ``lesson.py``, ``04-evaluation/lesson.py`` and
 the notebooks of 03 and 04. 05-deployment imports nothing from here: its build step copies
 ``models/churn/`` (``model.bin`` + ``metadata.json``, see :mod:`zoomcamp.artifacts`) into
-its image, and its own reader checks the same metadata::
+its image, and its own reader checks the same metadata. The service loads only
+``model.json``, the same model as plain data (:func:`portable`: intercept, per-field
+weights, vocabulary, allowed values, threshold), so nothing is executed on load and its
+image needs neither scikit-learn nor pickle; ``model.bin`` stays for the lessons::
 
     from zoomcamp import churn
     pipeline, metadata = churn.load_model()          # models/churn/, verified first
@@ -47,6 +50,8 @@ NOTES = (
 )
 MODEL_NAME = "churn"
 MODEL_FILE = "model.bin"
+PORTABLE_FILE = "model.json"
+PORTABLE_FORMAT = "zoomcamp-logreg/1"
 THRESHOLD = 0.5
 C_GRID = [0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 10.0]
 C_GRID_FAST = [0.1, 1.0]  # ZOOMCAMP_FAST=1 (tests, CI)
@@ -226,6 +231,49 @@ def train(folder: Path | str, C: float | None = None, C_values: list[float] | No
 # --------------------------------------------------------------------------- saving
 
 
+def portable(pipeline: Pipeline, categories: dict[str, list]) -> dict[str, Any]:
+    """The fitted pipeline as plain data, enough to score without scikit-learn.
+
+    A logistic regression on DictVectorizer's columns is ``p = sigmoid(intercept + sum of
+    w[field=value] for string fields + w[field] * value for numeric ones)``; a string value
+    the vectorizer never saw adds nothing. ``vocabulary`` is DictVectorizer's feature names
+    in column order (``coef_`` order), ``weights`` the same numbers by field, ``allowed``
+    the dataset's values of each categorical field. Floats are written with ``repr`` by
+    ``json``, so every weight reads back bit for bit."""
+    steps = getattr(pipeline, "named_steps", {})
+    dv, lr = steps.get("dictvectorizer"), steps.get("logisticregression")
+    if dv is None or lr is None:
+        raise ZoomcampError(
+            f"expected Pipeline(dictvectorizer, logisticregression), got steps {list(steps)}"
+        )
+    if [int(c) for c in lr.classes_] != [0, 1] or lr.coef_.shape[0] != 1:
+        raise ZoomcampError(f"expected a binary 0/1 classifier, got classes {list(lr.classes_)}")
+    names = list(dv.get_feature_names_out())
+    coef = [float(w) for w in lr.coef_[0]]
+    categorical: dict[str, dict[str, float]] = {}
+    numerical: dict[str, float] = {}
+    for name, weight in zip(names, coef, strict=True):
+        field, sep, value = name.partition(dv.separator)
+        if sep:
+            categorical.setdefault(field, {})[value] = weight
+        else:
+            numerical[name] = weight
+    if set(categorical) & set(numerical):
+        raise ZoomcampError(f"fields both one-hot and numeric: {set(categorical) & set(numerical)}")
+    return {
+        "format": PORTABLE_FORMAT,
+        "model": "logistic regression on DictVectorizer one-hot columns",
+        "formula": "p = 1 / (1 + exp(-(intercept + sum of categorical[field][value] "
+        "+ sum of numerical[field] * value))); an unseen value adds 0",
+        "intercept": float(lr.intercept_[0]),
+        "weights": {"categorical": categorical, "numerical": numerical},
+        "vocabulary": names,
+        "separator": dv.separator,
+        "allowed": {k: list(v) for k, v in categories.items()},
+        "threshold": THRESHOLD,
+    }
+
+
 def save_model(
     pipeline: Pipeline,
     folder: Path | str,
@@ -235,15 +283,18 @@ def save_model(
     params: dict[str, Any],
     categories: dict[str, list],
 ) -> dict[str, Any]:
-    """Pickle ``pipeline`` to ``folder/model.bin`` (atomic), then write ``metadata.json``
+    """Pickle ``pipeline`` to ``folder/model.bin`` and write its :func:`portable` form to
+    ``folder/model.json`` (each atomic), then write ``metadata.json``
     (:func:`zoomcamp.artifacts.save`, scikit-learn's version recorded) and return it."""
     folder = Path(folder)
+    exported = portable(pipeline, categories)
     with io.atomic_path(folder / MODEL_FILE) as tmp, open(tmp, "wb") as fh:
         pickle.dump(pipeline, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    io.write_json(folder / PORTABLE_FILE, exported)
     return artifacts.save(
         folder,
         name=MODEL_NAME,
-        files=[MODEL_FILE],
+        files=[MODEL_FILE, PORTABLE_FILE],
         packages=("scikit-learn",),
         data={DATASET: data_sha256},
         metrics=metrics,

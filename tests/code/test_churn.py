@@ -146,9 +146,13 @@ def _save(model, folder, **overrides):
 def test_save_and_load_roundtrip(tmp_path):
     model, df = _tiny_model()
     meta = _save(model, tmp_path / "churn")
-    assert sorted(p.name for p in (tmp_path / "churn").iterdir()) == ["metadata.json", "model.bin"]
-    digest = hashlib.sha256((tmp_path / "churn" / "model.bin").read_bytes()).hexdigest()
-    assert meta["files"] == {"model.bin": digest}
+    names = ["metadata.json", "model.bin", "model.json"]
+    assert sorted(p.name for p in (tmp_path / "churn").iterdir()) == names
+    digests = {
+        name: hashlib.sha256((tmp_path / "churn" / name).read_bytes()).hexdigest()
+        for name in ("model.bin", "model.json")
+    }
+    assert meta["files"] == digests
     assert meta["data"] == {"telco-churn": "0" * 64} and meta["params"] == {"C": 1.0}
     assert meta["versions"]["scikit-learn"] == __import__("sklearn").__version__
     assert json.loads((tmp_path / "churn" / "metadata.json").read_text()) == meta

@@ -1,5 +1,6 @@
-"""05-deployment: pins, the image recipe, the build step, the service's model reader
-(against zoomcamp.artifacts.verify), and the fast scorer's maths on small cases."""
+"""05-deployment: the locks (no scikit-learn), the image recipe, the portable model
+(``zoomcamp.churn.portable`` -> ``model.json`` -> ``FastScorer``) and the scorer's maths on
+small cases against scikit-learn."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import paths
+from zoomcamp import churn, paths
+from zoomcamp.errors import ZoomcampError
 
 MODULE = paths.module_dir("05-deployment")
 scoring = service_files.load("05-deployment", "churn_scoring")
@@ -31,26 +33,32 @@ def locked_version(lock_path, name: str) -> list[str]:
     return [p["version"] for p in lock["package"] if p["name"] == name]
 
 
-def test_sklearn_pin_equals_the_root_lock():
-    root = locked_version(paths.REPO_ROOT / "uv.lock", "scikit-learn")
-    service = locked_version(MODULE / "uv.lock", "scikit-learn")
-    deps = tomllib.loads((MODULE / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "dependencies"
-    ]
-    pins = [d.split("==")[1] for d in deps if d.startswith("scikit-learn==")]
-    assert len(root) == 1 and service == root and pins == root
+HEAVY = {"scikit-learn", "scipy", "numpy", "joblib", "threadpoolctl", "cloudpickle"}
 
 
-def test_numpy_pin_equals_the_root_lock():
-    root = locked_version(paths.REPO_ROOT / "uv.lock", "numpy")
-    assert locked_version(MODULE / "uv.lock", "numpy") == root
+@pytest.mark.parametrize("folder", [MODULE, MODULE / "lambda"])
+def test_locks_hold_no_scikit_learn_scipy_or_numpy(folder):
+    lock = tomllib.loads((folder / "uv.lock").read_text(encoding="utf-8"))
+    names = {p["name"] for p in lock["package"]}
+    assert "pydantic" in names  # the lock was read
+    assert not names & HEAVY
+    project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["uv"]["required-version"] == "==0.13.8"
 
 
-def test_the_served_model_was_trained_with_the_pinned_sklearn(churn_model_dir):
+def test_the_lambda_pins_the_services_pydantic():
+    assert locked_version(MODULE / "lambda" / "uv.lock", "pydantic") == locked_version(
+        MODULE / "uv.lock", "pydantic"
+    )
+
+
+def test_the_served_model_is_plain_data(churn_model_dir):
     meta = json.loads((churn_model_dir / "metadata.json").read_text(encoding="utf-8"))
-    pinned = locked_version(MODULE / "uv.lock", "scikit-learn")
-    assert [meta["versions"]["scikit-learn"]] == pinned
-    assert set(meta["files"]) == {"model.bin"}
+    assert set(meta["files"]) == {"model.bin", "model.json"}
+    model = json.loads((churn_model_dir / "model.json").read_text(encoding="utf-8"))
+    assert model["format"] == scoring.FORMAT and model["threshold"] == 0.5
+    for field, table in model["weights"]["categorical"].items():
+        assert sorted(table) == sorted(model["allowed"][field]), field
 
 
 def test_schema_accepts_exactly_the_models_features(churn_model_dir):
@@ -64,7 +72,7 @@ def test_schema_accepts_exactly_the_models_features(churn_model_dir):
             categorical.setdefault(field, []).append(value)
         else:
             numerical.append(field)
-    features = predict.schema_features()
+    features = scoring.schema_features()
     assert features["categorical"] == {f: sorted(v) for f, v in categorical.items()}
     assert features["numerical"] == sorted(numerical)
 
@@ -74,15 +82,26 @@ def test_dockerfile_follows_the_recipe():
     lines = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]
-    assert lines[0] == "FROM python:3.13-slim"
-    assert re.search(r"pip install --no-cache-dir uv==\d+\.\d+\.\d+", text)
-    sync = next(i for i, line in enumerate(lines) if "uv sync --locked --no-dev" in line)
-    code = next(
-        i for i, line in enumerate(lines) if line.startswith("COPY") and "predict.py" in line
+    froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+    # multi-stage: uv only in the builder, the final stage the plain slim base
+    assert [lines[i] for i in froms] == [
+        "FROM python:3.13-slim AS builder",
+        "FROM python:3.13-slim",
+    ]
+    builder, final = lines[: froms[1]], lines[froms[1] :]
+    assert re.search(r"pip install --no-cache-dir uv==\d+\.\d+\.\d+", " ".join(builder))
+    assert not [line for line in final if "uv" in line.split() or "pip" in line.split()]
+    sync = next(i for i, line in enumerate(builder) if "uv sync --locked --no-dev" in line)
+    lock = next(
+        i for i, line in enumerate(builder) if line.startswith("COPY") and "uv.lock" in line
     )
-    lock = next(i for i, line in enumerate(lines) if line.startswith("COPY") and "uv.lock" in line)
-    assert lock < sync < code  # dependencies from the lock before the code
-    assert "COPY model/model.bin model/metadata.json ./model/" in lines
+    assert lock < sync  # dependencies from the lock
+    assert "COPY --from=builder /app/.venv /app/.venv" in final
+    assert final.index("COPY --from=builder /app/.venv /app/.venv") < next(
+        i for i, line in enumerate(final) if line.startswith("COPY") and "predict.py" in line
+    )
+    assert "COPY model/model.json model/metadata.json ./model/" in final
+    assert "model.bin" not in text
     assert "MODEL_DIR=/app/model" in text
     assert not [line for line in lines if "chmod" in line]  # io writes umask-mode files
     user = [line for line in lines if line.startswith("USER ")]
@@ -104,7 +123,7 @@ def test_dockerignore_lets_in_only_what_the_image_needs():
         "predict.py",
         "churn_scoring.py",
         "limits.py",
-        "model/model.bin",
+        "model/model.json",
         "model/metadata.json",
     } == allowed
 
@@ -164,11 +183,17 @@ def toy_pipeline():
     return pipe.fit(X, y), X
 
 
+def toy_scorer(pipe):
+    # through a JSON text, as the service reads it
+    exported = json.loads(json.dumps(churn.portable(pipe, {"colour": ["blue", "green", "red"]})))
+    return scoring.FastScorer(exported)
+
+
 def test_fast_scorer_is_the_logistic_formula():
     pipe, X = toy_pipeline()
     dv, lr = pipe.named_steps["dictvectorizer"], pipe.named_steps["logisticregression"]
     w = dict(zip(dv.get_feature_names_out(), lr.coef_[0], strict=True))
-    scorer = scoring.FastScorer(pipe)
+    scorer = toy_scorer(pipe)
     for d in X:
         z = (
             lr.intercept_[0]
@@ -182,6 +207,17 @@ def test_fast_scorer_is_the_logistic_formula():
     )
 
 
+def test_portable_model_reads_back_the_weights_bit_for_bit():
+    pipe, _ = toy_pipeline()
+    dv, lr = pipe.named_steps["dictvectorizer"], pipe.named_steps["logisticregression"]
+    exported = json.loads(json.dumps(churn.portable(pipe, {})))
+    assert exported["vocabulary"] == list(dv.get_feature_names_out())
+    assert exported["intercept"] == lr.intercept_[0]
+    flat = {f"colour={v}": w for v, w in exported["weights"]["categorical"]["colour"].items()}
+    flat |= exported["weights"]["numerical"]
+    assert [flat[name] for name in exported["vocabulary"]] == list(lr.coef_[0])
+
+
 def test_fast_scorer_ignores_what_dictvectorizer_ignores():
     pipe, _ = toy_pipeline()
     unseen = [
@@ -190,16 +226,16 @@ def test_fast_scorer_ignores_what_dictvectorizer_ignores():
         {"colour": "red", "other": 5},
     ]
     np.testing.assert_allclose(
-        scoring.FastScorer(pipe).proba_many(unseen),
+        toy_scorer(pipe).proba_many(unseen),
         pipe.predict_proba(unseen)[:, 1],
         rtol=0,
         atol=1e-12,
     )
 
 
-def test_fast_scorer_refuses_other_models():
-    with pytest.raises(scoring.ModelError, match="dictvectorizer"):
-        scoring.FastScorer(LogisticRegression())
+def test_portable_refuses_other_models():
+    with pytest.raises(ZoomcampError, match="dictvectorizer"):
+        churn.portable(LogisticRegression(), {})
     pipe = Pipeline(
         [
             ("dictvectorizer", DictVectorizer(sparse=False)),
@@ -207,8 +243,52 @@ def test_fast_scorer_refuses_other_models():
         ]
     )
     pipe.fit([{"a": i % 3} for i in range(30)], [i % 3 for i in range(30)])
-    with pytest.raises(scoring.ModelError, match="binary"):
-        scoring.FastScorer(pipe)
+    with pytest.raises(ZoomcampError, match="binary"):
+        churn.portable(pipe, {})
+
+
+def spoil_format(m):
+    m["format"] = "sklearn-pickle"
+
+
+def spoil_weight(m):
+    m["weights"]["numerical"]["size"] = float("inf")
+
+
+def spoil_string_weight(m):
+    m["weights"]["numerical"]["size"] = "1.0"
+
+
+def spoil_vocabulary(m):
+    m["vocabulary"].append("colour=purple")
+
+
+def spoil_missing(m):
+    del m["intercept"]
+
+
+def spoil_table(m):
+    m["weights"]["categorical"]["colour"] = [1.0]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (spoil_format, "format"),
+        (spoil_weight, "finite"),
+        (spoil_string_weight, "finite"),
+        (spoil_vocabulary, "vocabulary"),
+        (spoil_missing, "intercept"),
+        (spoil_table, "malformed"),
+    ],
+)
+def test_fast_scorer_refuses_a_malformed_model(spoil, words):
+    pipe, _ = toy_pipeline()
+    exported = json.loads(json.dumps(churn.portable(pipe, {})))
+    scoring.FastScorer(exported)  # as exported: accepted
+    spoil(exported)
+    with pytest.raises(scoring.ModelError, match=words):
+        scoring.FastScorer(exported)
 
 
 def test_client_example_is_a_valid_customer():

@@ -1,7 +1,9 @@
 """05-deployment's model flow: the service's small reader of the model schema agrees with
-``zoomcamp.artifacts.verify`` (both accept a good folder, both refuse a tampered file, another
-schema, a missing metadata file, another library version), and build_model.py copies
-``models/churn/`` into the build context or says in one line how to train it."""
+``zoomcamp.artifacts.verify`` on what it reads (both accept a good folder, both refuse a
+tampered ``model.json``, another schema, a missing metadata or model file); it reads only
+``model.json`` (a hostile ``model.bin`` is never touched, the scikit-learn version does not
+matter); build_model.py copies ``models/churn/`` into the build context or says in one
+line how to train it."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import artifacts, paths
+from zoomcamp import artifacts, churn, paths
 
 MODULE = paths.module_dir("05-deployment")
 BUILD = MODULE / "build_model.py"
@@ -43,8 +45,14 @@ def toy_folder(folder, name="churn"):
         ]
     ).fit(X, Y)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.bin").write_bytes(pickle.dumps(pipe))
-    artifacts.save(folder, name=name, files=["model.bin"], packages=("scikit-learn",), C=1.0)
+    churn.save_model(
+        pipe,
+        folder,
+        data_sha256="0" * 64,
+        metrics={},
+        params={"C": 1.0},
+        categories={"colour": ["blue", "green", "red"]},
+    )
     return pipe
 
 
@@ -74,13 +82,16 @@ def test_both_accept_a_good_folder(tmp_path):
     pipe = toy_folder(tmp_path / "m")
     service, verify = outcomes(tmp_path / "m")
     assert service is None and verify is None
-    loaded, meta = scoring.load_model(tmp_path / "m")
+    scorer, meta = scoring.load_model(tmp_path / "m")
     assert meta == artifacts.verify(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    np.testing.assert_allclose(scorer.proba_many(X), pipe.predict_proba(X)[:, 1], atol=1e-12)
 
 
 def tamper(folder):
-    (folder / "model.bin").write_bytes(pickle.dumps(Bomb()))
+    path = folder / "model.json"
+    model = json.loads(path.read_text(encoding="utf-8"))
+    model["intercept"] += 1.0
+    path.write_text(json.dumps(model), encoding="utf-8")
 
 
 def wrong_schema(folder):
@@ -91,10 +102,6 @@ def no_metadata(folder):
     (folder / "metadata.json").unlink()
 
 
-def other_sklearn(folder):
-    edit_metadata(folder, versions={"python": "3.11.7", "scikit-learn": "0.20.0"})
-
-
 def no_folder(folder):
     for file in folder.iterdir():
         file.unlink()
@@ -102,7 +109,7 @@ def no_folder(folder):
 
 
 def missing_model_file(folder):
-    (folder / "model.bin").unlink()
+    (folder / "model.json").unlink()
 
 
 @pytest.mark.parametrize(
@@ -111,9 +118,8 @@ def missing_model_file(folder):
         (tamper, "sha256"),
         (wrong_schema, "schema"),
         (no_metadata, "metadata.json"),
-        (other_sklearn, "0.20.0"),
         (no_folder, "no model"),
-        (missing_model_file, "model.bin"),
+        (missing_model_file, "model.json"),
     ],
 )
 def test_both_refuse_a_spoiled_folder(tmp_path, spoil, words):
@@ -125,11 +131,33 @@ def test_both_refuse_a_spoiled_folder(tmp_path, spoil, words):
     assert words in service and words in verify
 
 
-def test_the_service_also_refuses_a_model_without_its_sklearn_version(tmp_path):
-    # stricter than verify on purpose: unpickling is only safe under the version recorded
+def test_the_service_never_reads_model_bin(tmp_path):
+    """A hostile pickle next to the model is not even opened: only model.json is read, so
+    a swapped model.bin (verify refuses it) cannot run code in the service."""
+    pipe = toy_folder(tmp_path / "m")
+    (tmp_path / "m" / "model.bin").write_bytes(pickle.dumps(Bomb()))
+    with pytest.raises(artifacts.ArtifactError, match="sha256"):
+        artifacts.verify(tmp_path / "m")
+    scorer, _ = scoring.load_model(tmp_path / "m")
+    np.testing.assert_allclose(scorer.proba_many(X), pipe.predict_proba(X)[:, 1], atol=1e-12)
+    (tmp_path / "m" / "model.bin").unlink()  # the image has none
+    assert scoring.load_model(tmp_path / "m")[0].proba_many(X) == scorer.proba_many(X)
+
+
+def test_the_service_does_not_depend_on_the_sklearn_version(tmp_path):
+    # verify refuses another scikit-learn (it guards the pickle); the JSON needs none
     toy_folder(tmp_path / "m")
-    edit_metadata(tmp_path / "m", versions={"python": "3.11.7"})
-    with pytest.raises(scoring.ModelError, match="scikit-learn"):
+    edit_metadata(tmp_path / "m", versions={"python": "3.11.7", "scikit-learn": "0.20.0"})
+    with pytest.raises(artifacts.ArtifactError, match="0.20.0"):
+        artifacts.verify(tmp_path / "m")
+    scoring.load_model(tmp_path / "m")
+
+
+def test_the_service_refuses_metadata_without_model_json(tmp_path):
+    toy_folder(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text(encoding="utf-8"))
+    edit_metadata(tmp_path / "m", files={"model.bin": meta["files"]["model.bin"]})
+    with pytest.raises(scoring.ModelError, match="does not name model.json"):
         scoring.load_model(tmp_path / "m")
 
 
@@ -153,10 +181,10 @@ def test_build_copies_the_trained_folder(tmp_path):
     dest = tmp_path / "context" / "model"
     proc = build(tmp_path, "--dest", str(dest))
     assert proc.returncode == 0, proc.stderr
-    for name in ("model.bin", "metadata.json"):
+    for name in ("model.bin", "model.json", "metadata.json"):
         assert (dest / name).read_bytes() == (source / name).read_bytes()
-    loaded, _ = scoring.load_model(dest)
-    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    scorer, _ = scoring.load_model(dest)
+    np.testing.assert_allclose(scorer.proba_many(X), pipe.predict_proba(X)[:, 1], atol=1e-12)
 
 
 def test_build_without_a_trained_model_says_how_to_train_it(tmp_path):
@@ -173,4 +201,4 @@ def test_build_refuses_a_tampered_source(tmp_path):
     tamper(source)
     proc = build(tmp_path, "--dest", str(tmp_path / "out"))
     assert proc.returncode == 2 and "sha256" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "out" / "model.bin").exists()
+    assert not (tmp_path / "out" / "model.json").exists()

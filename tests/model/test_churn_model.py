@@ -46,12 +46,13 @@ def trained(tmp_path_factory):
 
 @pytest.mark.slow
 def test_artifact_and_metadata(trained):
-    assert sorted(p.name for p in trained.iterdir()) == ["metadata.json", "model.bin"]
+    assert sorted(p.name for p in trained.iterdir()) == ["metadata.json", "model.bin", "model.json"]
     meta = json.loads((trained / "metadata.json").read_text())
     assert artifacts.verify(trained) == meta
     assert meta["schema"] == artifacts.SCHEMA and meta["name"] == "churn"
     assert meta["files"] == {
-        "model.bin": hashlib.sha256((trained / "model.bin").read_bytes()).hexdigest()
+        name: hashlib.sha256((trained / name).read_bytes()).hexdigest()
+        for name in ("model.bin", "model.json")
     }
     assert meta["data"]["telco-churn"] in datasets.get("telco-churn").sha256
     assert meta["versions"]["scikit-learn"] == sklearn.__version__

@@ -24,6 +24,7 @@ NOTEBOOKS = sorted(
 # numbers differ by design. Every other notebook is compared.
 TRAINED_IN_FAST_MODE = {
     "04-evaluation/evaluation.ipynb",
+    "05-deployment/service.ipynb",  # serves the suite's fast-trained churn model
     "08-deep-learning/homework.ipynb",
     "08-deep-learning/clothing.ipynb",
     "08-deep-learning/clothing-pytorch.ipynb",

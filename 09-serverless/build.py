@@ -1,11 +1,18 @@
-"""uv run python 09-serverless/build.py [--tag hair-classifier:v1] [--no-build]
+"""uv run python 09-serverless/build.py [--tag hair-classifier:v1] [--no-build] [--model pytorch|keras]
 
-The build step of the Lambda image. 08-deep-learning trains and exports the model into
-``models/hair-onnx/`` (``hair_classifier.onnx`` + ``metadata.json``); this script copies that
-folder, verified against its metadata, into the git-ignored build context
+The build step of the Lambda image. 08-deep-learning trains and exports the model:
+``models/hair-pytorch-onnx/`` (the PyTorch track, ``export_pytorch.py``; the default) or
+``models/hair-onnx/`` (the Keras track, ``export.py``; ``--model keras``), each
+``hair_classifier.onnx`` + ``metadata.json`` with the same interface. This script copies the
+chosen folder, verified against its metadata, into the git-ignored build context
 ``09-serverless/model/`` and runs ``docker build -t TAG 09-serverless``. It never trains or
 exports: without the model it stops with one line saying to run
-``uv run zoomcamp reproduce 08``. ``--no-build`` only copies. Under ZOOMCAMP_FAST=1 the
+``uv run zoomcamp reproduce 08``.
+
+Why PyTorch by default: the course's 2025 model (``hair_classifier_v1.onnx``) is the HW08
+network trained in PyTorch with this very interface, the homework answers come from the
+PyTorch run, and its preprocessing (bilinear resize) is what torchvision's ``Resize`` does.
+The handler reads the preprocessing from the metadata, so either export serves unchanged. ``--no-build`` only copies. Under ZOOMCAMP_FAST=1 the
 context is a scratch copy in ``.fast/09-serverless/``, so the fast model never lands in
 ``09-serverless/model/``.
 
@@ -29,7 +36,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoomcamp import artifacts, hair_model, paths, settings
+from zoomcamp import artifacts, hair_model, hair_torch, paths, settings
 from zoomcamp.errors import ZoomcampError
 
 HERE = Path(__file__).resolve().parent
@@ -48,9 +55,17 @@ def context_files() -> list[str]:
     return names
 
 
-def source_model_dir() -> Path:
-    """08's export: ``models/hair-onnx/`` (``.fast/models/hair-onnx/`` in fast mode)."""
-    return paths.model_dir(hair_model.ONNX_NAME)
+# 08's exports by track; the first is the default
+EXPORTS = {"pytorch": hair_torch.ONNX_NAME, "keras": hair_model.ONNX_NAME}
+DEFAULT_EXPORT = "pytorch"
+
+
+def source_model_dir(track: str = DEFAULT_EXPORT) -> Path:
+    """08's export of ``track``: ``models/hair-pytorch-onnx/`` or ``models/hair-onnx/``
+    (under ``.fast/models/`` in fast mode)."""
+    if track not in EXPORTS:
+        raise ZoomcampError(f"unknown model {track!r} (one of {', '.join(EXPORTS)})")
+    return paths.model_dir(EXPORTS[track])
 
 
 def default_context() -> Path:
@@ -196,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-build", action="store_true", help="only copy the model into the build context"
     )
     parser.add_argument(
+        "--model",
+        choices=sorted(EXPORTS),
+        default=DEFAULT_EXPORT,
+        help="which of 08's ONNX exports the image ships",
+    )
+    parser.add_argument(
         "--tiny-model",
         type=Path,
         metavar="DIR",
@@ -206,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tiny_model:
             print(write_tiny_model(args.tiny_model))
             return 0
-        context = prepare_context()
+        context = prepare_context(source=source_model_dir(args.model))
         onnx_path = context / "model" / hair_model.ONNX_FILE
         print(f"model: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
         if not args.no_build:

@@ -112,3 +112,44 @@ def churn_model_dir(churn_service_dir) -> Path:
     """The served churn model folder (``model.bin`` + ``metadata.json``) of this run, as the
     image gets it; point ``MODEL_DIR`` at it to start the service on it."""
     return churn_service_dir / "model"
+
+
+@pytest.fixture(scope="session")
+def hair_pytorch_onnx() -> Path:
+    """08's PyTorch hair model and its ONNX export in the scratch models folder, the way
+    ``reproduce 08`` makes them but with the fast settings (60 images, 1 + 1 epochs: about
+    15 s): what 09's build step ships by default. Reused while it verifies."""
+    folder = paths.model_dir("hair-pytorch-onnx")
+    try:
+        artifacts.verify(folder)
+        return folder
+    except artifacts.ArtifactError:
+        pass
+    for script in ("train_pytorch.py", "export_pytorch.py"):
+        path = REPO_ROOT / "08-deep-learning" / script
+        proc = subprocess.run(
+            [sys.executable, str(path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "ZOOMCAMP_FAST": "1"},
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"{path} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bridge(docker) -> str:
+    """The README's ``docker run -p 127.0.0.1:PORT:PORT`` path needs the engine's bridge
+    network. Outside CI an engine without one skips with the reason; in CI it fails."""
+    proc = subprocess.run(
+        [docker, "network", "inspect", "bridge"], capture_output=True, text=True, timeout=30
+    )
+    if proc.returncode != 0:
+        why = f"the Docker engine has no bridge network ({proc.stderr.strip()[:200]})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"published-port tests must run in CI: {why}")
+        pytest.skip(why)
+    return docker

@@ -4,12 +4,13 @@
 Preprocessing lives in the input pipeline, in PIL + NumPy, not inside the model; the ONNX
 export records it (:func:`preprocessing`) in its metadata, from which 09-serverless reads it::
 
-    Image.open -> first frame -> .convert("RGB") -> .resize((200, 200), NEAREST)
+    Image.open -> first frame -> .convert("RGB") -> .resize((200, 200), NEAREST | BILINEAR)
     -> float32 / 255 -> (x - MEAN) / STD                      (ImageNet mean and std)
 
-Every image is decoded once into arrays, cached as a ``.npz`` under
-``data/hair-type-cache/`` keyed by a digest of the file listing (paths, sizes and contents),
-and fed to Keras with ``tf.data.Dataset.from_tensor_slices``. Classes sorted
+(NEAREST for the Keras track, BILINEAR for the PyTorch track of :mod:`zoomcamp.hair_torch`,
+as torchvision's ``Resize`` on a PIL image.) Every image is decoded once into arrays, cached
+as a ``.npz`` under ``data/hair-type-cache/`` keyed by a digest of the file listing (paths,
+sizes and contents) and the resampling. Classes sorted
 alphabetically: curly = 0, straight = 1; the model's single logit -> sigmoid = P(straight).
 """
 
@@ -55,15 +56,20 @@ CROP_RATIO = (0.9, 1.1)
 
 # ---------------------------------------------------------------- images and arrays
 
+RESAMPLING = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR}
 
-def preprocessing() -> dict:
+
+def preprocessing(resample: str = "nearest") -> dict:
     """What :func:`load_image` does, as data: the ONNX export writes it into its metadata,
-    and 09-serverless's handler repeats it from there (no constant typed twice)."""
+    and 09-serverless's handler repeats it from there (no constant typed twice). The
+    PyTorch track resizes bilinearly (``resample="bilinear"``), the Keras track nearest."""
+    if resample not in RESAMPLING:
+        raise ZoomcampError(f"unknown resample {resample!r} (one of {', '.join(RESAMPLING)})")
     return {
         "mode": "RGB",
         "first_frame": True,
         "size": list(IMAGE_SIZE),
-        "resample": "nearest",
+        "resample": resample,
         "scale": 1 / 255,
         "mean": MEAN_VALUES,
         "std": STD_VALUES,
@@ -76,13 +82,15 @@ def normalise(pixels: np.ndarray) -> np.ndarray:
     return (x - MEAN) / STD
 
 
-def decode_pixels(source: str | Path | Image.Image) -> np.ndarray:
-    """An image file (or PIL image) -> uint8 RGB array (200, 200, 3): first frame, NEAREST."""
+def decode_pixels(source: str | Path | Image.Image, resample: str = "nearest") -> np.ndarray:
+    """An image file (or PIL image) -> uint8 RGB array (200, 200, 3): first frame, resized
+    with ``resample`` (Keras track: nearest; PyTorch track: bilinear, which is what
+    torchvision's ``Resize`` does to a PIL image)."""
     img = source if isinstance(source, Image.Image) else Image.open(source)
     try:
         if getattr(img, "n_frames", 1) > 1:
             img.seek(0)  # animated gif: the first frame
-        rgb = img.convert("RGB").resize(IMAGE_SIZE, Image.NEAREST)
+        rgb = img.convert("RGB").resize(IMAGE_SIZE, RESAMPLING[resample])
         return np.asarray(rgb, dtype=np.uint8)
     finally:
         if img is not source:
@@ -130,7 +138,7 @@ def listing_digest(root: Path, listing: dict[str, list[tuple[str, int]]]) -> str
 
 @dataclass
 class HairData:
-    x_train: np.ndarray  # float32 (n, 200, 200, 3), normalised
+    x_train: np.ndarray  # float32 (n, 200, 200, 3), normalised (or the uint8 pixels)
     y_train: np.ndarray  # float32 (n,), 1.0 = straight
     x_test: np.ndarray
     y_test: np.ndarray
@@ -141,14 +149,14 @@ class HairData:
 
 
 def _decode_all(
-    root: Path, items: Sequence[tuple[str, int]]
+    root: Path, items: Sequence[tuple[str, int]], resample: str = "nearest"
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     from tqdm import tqdm  # plain bars: no ipywidgets in the notebooks
 
     pixels, labels, names, skipped = [], [], [], []
     for rel, label in tqdm(items, desc="decoding images", unit="img", leave=False):
         try:
-            pixels.append(decode_pixels(root / rel))
+            pixels.append(decode_pixels(root / rel, resample))
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             log.warning("skipping %s: cannot decode (%s)", rel, exc)
             skipped.append(rel)
@@ -171,17 +179,25 @@ def _limited(items: list[tuple[str, int]], limit: int | None) -> list[tuple[str,
 
 
 def load_data(
-    root: Path | None = None, limit: int | None = None, cache: Path | None = None
+    root: Path | None = None,
+    limit: int | None = None,
+    cache: Path | None = None,
+    resample: str = "nearest",
+    normalised: bool = True,
 ) -> HairData:
     """Train and test arrays. The whole set is decoded once and cached as uint8 pixels in
-    ``<cache>/<digest>.npz`` (rebuilt when the listing digest changes); ``limit`` keeps a
-    seeded random subset of at most that many images per split (decoded directly when no
-    cache exists yet, so quick runs stay quick)."""
+    ``<cache>/<digest>[-<resample>].npz`` (rebuilt when the listing digest changes);
+    ``limit`` keeps a seeded random subset of at most that many images per split (decoded
+    directly when no cache exists yet, so quick runs stay quick). ``normalised=False``
+    keeps the uint8 pixels (the PyTorch track normalises as a transform)."""
+    if resample not in RESAMPLING:
+        raise ZoomcampError(f"unknown resample {resample!r} (one of {', '.join(RESAMPLING)})")
     root = data_root() if root is None else Path(root)
     cache = cache_dir() if cache is None else Path(cache)
     listing = list_images(root)
     digest = listing_digest(root, listing)
-    cache_file = cache / f"{digest[:20]}.npz"
+    suffix = "" if resample == "nearest" else f"-{resample}"
+    cache_file = cache / f"{digest[:20]}{suffix}.npz"
     arrays: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
     skipped: list[str] = []
     if cache_file.is_file():
@@ -198,12 +214,13 @@ def load_data(
         log.info("hair: arrays from cache %s", cache_file)
     elif limit is None:
         for split in SPLITS:
-            x, y, names, bad = _decode_all(root, listing[split])
+            x, y, names, bad = _decode_all(root, listing[split], resample)
             arrays[split] = (x, y, names)
             skipped += bad
         cache.mkdir(parents=True, exist_ok=True)
         for old in cache.glob("*.npz"):  # one dataset version at a time
-            old.unlink()
+            if not old.name.startswith(digest[:20]):
+                old.unlink()
         with io.atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
@@ -224,7 +241,7 @@ def load_data(
         )
     else:
         for split in SPLITS:
-            x, y, names, bad = _decode_all(root, _limited(listing[split], limit))
+            x, y, names, bad = _decode_all(root, _limited(listing[split], limit), resample)
             arrays[split] = (x, y, names)
             skipped += bad
     if limit is not None and cache_file.is_file():
@@ -233,10 +250,11 @@ def load_data(
             keep = _limited([(n, 0) for n in names], limit)
             idx = [names.index(n) for n, _ in keep]
             arrays[split] = (x[idx], y[idx], [names[i] for i in idx])
+    scale = normalise if normalised else np.asarray
     return HairData(
-        x_train=normalise(arrays["train"][0]),
+        x_train=scale(arrays["train"][0]),
         y_train=arrays["train"][1],
-        x_test=normalise(arrays["test"][0]),
+        x_test=scale(arrays["test"][0]),
         y_test=arrays["test"][1],
         digest=digest,
         skipped=skipped,

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from zoomcamp import hair, hair_model, hair_train
+from zoomcamp.errors import ZoomcampError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -220,3 +221,22 @@ def test_preprocessing_record_is_what_load_image_does(tmp_path):
     rows, cols = _nearest_indices(90, pre["size"][1]), _nearest_indices(130, pre["size"][0])
     by_record = (pixels[rows][:, cols] * pre["scale"] - pre["mean"]) / pre["std"]
     np.testing.assert_allclose(hair.load_image(tmp_path / "x.png"), by_record, atol=1e-5)
+
+
+def test_bilinear_cache_beside_the_nearest_one(tmp_path):
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    _fake_dataset(root)
+    near = hair.load_data(root=root, cache=cache)
+    bil = hair.load_data(root=root, cache=cache, resample="bilinear", normalised=False)
+    names = sorted(p.name for p in cache.glob("*.npz"))
+    assert names == sorted([f"{near.digest[:20]}.npz", f"{near.digest[:20]}-bilinear.npz"])
+    assert bil.x_train.dtype == np.uint8
+    with Image.open(root / bil.names_train[0]) as img:
+        expected = np.asarray(img.convert("RGB").resize((200, 200), Image.BILINEAR))
+    np.testing.assert_array_equal(bil.x_train[0], expected)
+    assert not np.array_equal(hair.normalise(bil.x_train), near.x_train)  # resampling differs
+    Image.new("RGB", (20, 20), (1, 2, 3)).save(root / "train" / "straight" / "new.png")
+    changed = hair.load_data(root=root, cache=cache, resample="bilinear", normalised=False)
+    assert [p.name for p in cache.glob("*.npz")] == [f"{changed.digest[:20]}-bilinear.npz"]
+    with pytest.raises(ZoomcampError, match="resample"):
+        hair.load_data(root=root, cache=cache, resample="lanczos")

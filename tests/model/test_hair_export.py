@@ -133,3 +133,47 @@ def test_export_without_a_model_says_how_to_make_one(tmp_path):
     proc = run_export("--model-dir", str(tmp_path / "none"), "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "no model at" in proc.stderr and "reproduce" in proc.stderr
+
+
+# ---------------------------------------------------------------- the PyTorch export
+
+EXPORT_TORCH = paths.module_dir("08-deep-learning") / "export_pytorch.py"
+
+
+def _run_torch_export(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(EXPORT_TORCH), *args],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_pytorch_export_refuses_a_changed_model(hair_pytorch_onnx, tmp_path):
+    from zoomcamp import hair_torch
+
+    source = paths.model_dir(hair_torch.NAME)
+    shutil.copytree(source, tmp_path / "model")
+    with open(tmp_path / "model" / hair_torch.MODEL_FILE, "ab") as fh:
+        fh.write(b"\0")
+    proc = _run_torch_export(
+        "--model-dir", str(tmp_path / "model"), "--output-dir", str(tmp_path / "out")
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "does not match its metadata" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_pytorch_export_metadata_matches_the_keras_interface(hair_pytorch_onnx):
+    from zoomcamp import hair_model
+
+    meta = artifacts.verify(hair_pytorch_onnx)
+    keras_side = hair_model.onnx_interface()
+    for key in ("input_name", "output_name", "input_shape", "output_shape", "output", "classes"):
+        assert meta[key] == keras_side[key], key
+    pre = meta["preprocessing"]
+    assert pre == {**keras_side["preprocessing"], "resample": "bilinear"}
+    assert meta["metrics"]["onnx_vs_torch_max_abs_logit_diff"] <= 1e-4
+    assert meta["metrics"]["onnx_vs_torch_images"] >= 4

@@ -1,4 +1,5 @@
-"""09-serverless: the Lambda function computes what 08-deep-learning's Keras model computes.
+"""09-serverless: the Lambda function computes what 08-deep-learning's models compute (Keras
+export below; the PyTorch export, which the image ships by default, at the end).
 
 The model comes the way the image gets it: 08's ``train.py`` and ``export.py`` write
 ``models/hair/`` and ``models/hair-onnx/`` (the scratch models folder, fast settings; reused
@@ -24,7 +25,7 @@ import pytest
 import service_files
 from PIL import Image
 
-from zoomcamp import artifacts, datasets, hair, hair_model, paths
+from zoomcamp import artifacts, datasets, hair, hair_model, hair_torch, paths
 
 hl = service_files.load("09-serverless", "hair_lambda")
 build = service_files.load("09-serverless", "build")
@@ -170,3 +171,86 @@ def test_repo_model_equals_its_keras_source(test_images):
     if not current:
         pytest.skip("the exported model is not from the current Keras model (export again)")
     _compare_with_keras(keras_dir, onnx_dir / hair_model.ONNX_FILE, test_images[::4])
+
+
+# ---------------------------------------------------------------- the PyTorch export (default)
+
+
+@pytest.fixture(scope="module")
+def torch_exported(hair_pytorch_onnx, tmp_path_factory):
+    """(PyTorch model folder, ONNX path in a build context made by 09's default build)."""
+    assert build.source_model_dir() == hair_pytorch_onnx  # the image ships PyTorch by default
+    context = build.prepare_context(tmp_path_factory.mktemp("lambda-torch"))
+    return paths.model_dir(hair_torch.NAME), context / "model" / hair_torch.ONNX_FILE
+
+
+def _torchvision_input(path) -> np.ndarray:
+    """The homework's own transforms on the PIL image: an independent path to the input."""
+    from torchvision import transforms as T
+
+    with Image.open(path) as img:
+        img.seek(0)
+        rgb = img.convert("RGB")
+        x = T.Compose(
+            [T.Resize((200, 200)), T.ToTensor(), T.Normalize(hair.MEAN_VALUES, hair.STD_VALUES)]
+        )(rgb)
+    return x.numpy()
+
+
+def test_pytorch_export_interface(torch_exported):
+    import onnxruntime as ort
+
+    _, onnx_path = torch_exported
+    meta = hl.read_metadata(onnx_path.parent)
+    assert meta["preprocessing"]["resample"] == "bilinear"
+    assert meta["framework"] == "pytorch"
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, inp.shape, out.name, out.shape) == (
+        "input",
+        ["N", 3, 200, 200],
+        "output",
+        ["N", 1],
+    )
+    batch = np.zeros((3, 3, 200, 200), np.float32)
+    assert session.run(None, {"input": batch})[0].shape == (3, 1)  # dynamic batch
+
+
+def test_handler_serves_the_pytorch_export(torch_exported, test_images):
+    import torch
+
+    torch_dir, onnx_path = torch_exported
+    model, _ = hair_torch.load_model(torch_dir)
+    clf = hl.HairClassifier(onnx_path)
+    images = test_images[::20]  # both classes
+    x = np.stack([_torchvision_input(p) for p in images])
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy().reshape(-1).astype(np.float64)
+    answers = [
+        hl.handle({"image_b64": base64.b64encode(p.read_bytes()).decode()}, clf) for p in images
+    ]
+    logits = np.array([a["logit"] for a in answers])
+    assert np.max(np.abs(logits - expected)) <= 1e-4
+    assert [a["label"] for a in answers] == ["straight" if z >= 0 else "curly" for z in expected]
+
+
+def test_repo_pytorch_export_equals_its_source(test_images):
+    import torch
+
+    torch_dir = paths.REPO_ROOT / "models" / hair_torch.NAME
+    onnx_dir = paths.REPO_ROOT / "models" / hair_torch.ONNX_NAME
+    try:
+        source = artifacts.verify(onnx_dir, check_versions=False)["source"]
+        current = source["files"] == artifacts.verify(torch_dir)["files"]
+    except artifacts.ArtifactError:
+        pytest.skip("no full PyTorch model exported yet (uv run zoomcamp reproduce 08)")
+    if not current:
+        pytest.skip("the exported model is not from the current PyTorch model (export again)")
+    model, _ = hair_torch.load_model(torch_dir)
+    clf = hl.HairClassifier(onnx_dir / hair_torch.ONNX_FILE)
+    images = test_images[::8]
+    x = np.stack([_torchvision_input(p) for p in images])
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy().reshape(-1)
+    got = np.array([clf.predict(hl.open_image(p.read_bytes()))["logit"] for p in images])
+    assert np.max(np.abs(got - expected)) <= 1e-4

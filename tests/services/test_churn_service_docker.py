@@ -182,3 +182,33 @@ def test_refuses_to_start_without_its_model(docker, image):
     )
     assert proc.returncode != 0
     assert "refusing to start" in proc.stderr and "no model at" in proc.stderr
+
+
+def test_the_readme_published_port_path(bridge, image):
+    """``docker run -p 127.0.0.1:9696:9696`` as the README says (a free host port here; the
+    container keeps its default 9696), then test.py against it."""
+    host_port, name = free_port(), f"churn-service-port-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(
+            [bridge, "run", "-d", "--name", name, "-p", f"127.0.0.1:{host_port}:9696", image],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            proc = subprocess.run(
+                [sys.executable, str(MODULE / "test.py")]
+                + ["--url", f"http://127.0.0.1:{host_port}/predict"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if proc.returncode == 0 or time.monotonic() > deadline:
+                break
+            assert running(bridge, name), "the container stopped"
+            time.sleep(0.5)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "churn probability" in proc.stdout
+    finally:
+        subprocess.run([bridge, "rm", "-f", name], capture_output=True, timeout=60)

@@ -165,3 +165,39 @@ def test_image_holds_no_heavy_frameworks(docker, image):
         "PIL": True,
         "numpy": True,
     }
+
+
+def test_the_readme_published_port_path(bridge, image):
+    """``docker run -p 127.0.0.1:8080:8080`` as the README says (a free host port here),
+    called with test.py: the emulator answers through the engine's port publishing."""
+    tag, local = image
+    host_port = free_port()
+    name = f"hair-lambda-port-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(
+            [bridge, "run", "-d", "--rm", "--name", name]
+            + ["-p", f"127.0.0.1:{host_port}:8080", tag],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        url = f"http://127.0.0.1:{host_port}/2015-03-31/functions/function/invocations"
+        image_path = sorted(
+            (datasets.unpack("hair-type") / "data" / "test" / "curly").glob("*.jpg")
+        )[0]
+        deadline = time.monotonic() + 60
+        while True:  # docker-proxy accepts before the emulator listens: retry the call
+            proc = subprocess.run(
+                [sys.executable, str(TEST_PY), "--endpoint", url, "--image", str(image_path)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if proc.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        answer = json.loads(proc.stdout)
+        assert answer["label"] == local.predict(Image.open(image_path))["label"]
+    finally:
+        subprocess.run([bridge, "rm", "-f", name], capture_output=True, timeout=60)

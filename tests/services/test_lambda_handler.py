@@ -251,3 +251,34 @@ def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
     assert not (tmp_path / "ctx" / "model" / "hair_classifier.onnx").exists()
     with pytest.raises(ZoomcampError, match="reproduce 08"):
         build.prepare_context(tmp_path / "ctx", tmp_path / "missing")
+
+
+def test_build_ships_the_pytorch_export_by_default_and_keras_on_request():
+    from zoomcamp.errors import ZoomcampError
+
+    assert build.source_model_dir() == paths.model_dir("hair-pytorch-onnx")
+    assert build.source_model_dir("keras") == paths.model_dir("hair-onnx")
+    with pytest.raises(ZoomcampError, match="unknown model"):
+        build.source_model_dir("tflite")
+
+
+def test_bilinear_preprocessing_from_metadata_matches_pil_by_hand():
+    """The PyTorch export's metadata says bilinear: the handler resizes with PIL's bilinear,
+    which is what torchvision's Resize does to a PIL image (and what 08 trained on)."""
+    meta = {
+        "preprocessing": {
+            "mode": "RGB",
+            "first_frame": True,
+            "size": [200, 200],
+            "resample": "bilinear",
+            "scale": 1 / 255,
+            "mean": [0.485, 0.456, 0.406],
+            "std": [0.229, 0.224, 0.225],
+            "layout": "NCHW",
+        }
+    }
+    img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 130, 3), np.uint8))
+    x = hl.Preprocessing(meta)(img)
+    resized = np.asarray(img.resize((200, 200), Image.BILINEAR), dtype=np.float64) / 255.0
+    expected = (resized - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    np.testing.assert_allclose(x[0], expected.transpose(2, 0, 1), atol=1e-5)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, io, paths
+from zoomcamp import artifacts, hair, io, native_logs, paths
 from zoomcamp.hair import (
     BATCH_SIZE,
     CROP_RATIO,
@@ -25,6 +25,8 @@ from zoomcamp.hair import (
     ROTATION_DEGREES,
     SEED,
 )
+
+native_logs.filter_stderr()  # before the (lazy) TensorFlow imports below
 
 # ---------------------------------------------------------------- model and pipeline
 

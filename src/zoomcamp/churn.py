@@ -71,7 +71,7 @@ def model_dir() -> Path:
 # --------------------------------------------------------------------------- data
 
 
-def normalise(df: pd.DataFrame) -> pd.DataFrame:
+def clean_strings(df: pd.DataFrame) -> pd.DataFrame:
     """The lesson's cleaning: column names and string values lowercased with spaces as
     ``_``; ``totalcharges`` to numbers (blank ones coerced, then 0); ``churn`` to 0/1."""
     df = df.copy()
@@ -86,11 +86,11 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_data(path: Path | str | None = None) -> pd.DataFrame:
-    """The Telco churn CSV (fetched and checksum-verified by default), normalised."""
+    """The Telco churn CSV (fetched and checksum-verified by default), strings cleaned."""
     path = Path(path) if path is not None else datasets.fetch(DATASET)
     if not path.is_file():
         raise ZoomcampError(f"churn data not found: {path}")
-    return normalise(pd.read_csv(path))
+    return clean_strings(pd.read_csv(path))
 
 
 def data_sha256(path: Path | str | None = None) -> str:

@@ -46,7 +46,7 @@ class SingularMatrixError(ZoomcampError):
 # ---------------------------------------------------------------- data
 
 
-def normalize(df: pd.DataFrame) -> pd.DataFrame:
+def clean_strings(df: pd.DataFrame) -> pd.DataFrame:
     """Column names and string values lower-cased with spaces replaced by ``_``."""
     df = df.copy()
     df.columns = df.columns.str.lower().str.replace(" ", "_")
@@ -57,11 +57,11 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_car_prices(path: Path | str | None = None) -> pd.DataFrame:
-    """The car-price dataset (11914 cars), normalised."""
+    """The car-price dataset (11914 cars), strings cleaned."""
     path = Path(path) if path else datasets.fetch("car-price")
     if not path.is_file():
         raise ZoomcampError(f"car-price data not found at {path}")
-    return normalize(pd.read_csv(path))
+    return clean_strings(pd.read_csv(path))
 
 
 def split_indices(n: int, seed: int = 2, val: float = 0.2, test: float = 0.2):
@@ -198,7 +198,9 @@ def prepare_X(df: pd.DataFrame, spec: FeatureSpec | None = None) -> np.ndarray:
     spec = spec or FeatureSpec()
     missing = [c for c in spec.base if c not in df.columns]
     if missing:
-        raise ZoomcampError(f"missing columns {missing}; did you normalise the data?")
+        raise ZoomcampError(
+            f"missing columns {missing}; did you clean the strings (clean_strings)?"
+        )
     cols = {c: df[c].astype(float) for c in spec.base}
     if spec.age:
         cols["age"] = YEAR_REF - df["year"]

@@ -25,16 +25,16 @@ RAW_COLUMNS = [
 ]  # fmt: skip
 
 
-def test_features_are_every_normalised_column_but_the_id_and_target():
+def test_features_are_every_cleaned_column_but_the_id_and_target():
     raw = pd.DataFrame([["x"] * len(RAW_COLUMNS)], columns=RAW_COLUMNS)
     raw["TotalCharges"] = "1.0"
-    columns = list(churn.normalise(raw).columns)
+    columns = list(churn.clean_strings(raw).columns)
     assert sorted(churn.FEATURES) == sorted(set(columns) - {"customerid", "churn"})
     assert len(churn.FEATURES) == len(set(churn.FEATURES))
     assert not set(churn.CATEGORICAL) & set(churn.NUMERICAL)
 
 
-def test_normalise_names_values_charges_and_target():
+def test_clean_strings_names_values_charges_and_target():
     raw = pd.DataFrame(
         {
             "customerID": ["A-1", "B-2", "C-3"],
@@ -44,7 +44,7 @@ def test_normalise_names_values_charges_and_target():
             "Churn": ["No", "Yes", "No"],
         }
     )
-    df = churn.normalise(raw)
+    df = churn.clean_strings(raw)
     assert list(df.columns) == [
         "customerid",
         "payment_method",

@@ -145,9 +145,9 @@ def test_bad_inputs_are_clear_errors():
         reg.train_linear_regression(X, y, r=-1)
 
 
-def test_normalize():
+def test_clean_strings():
     df = pd.DataFrame({"Engine HP": [1.0], "Make": ["Aston Martin"], "Vehicle Style": ["4dr SUV"]})
-    out = reg.normalize(df)
+    out = reg.clean_strings(df)
     assert list(out.columns) == ["engine_hp", "make", "vehicle_style"]
     assert out.iloc[0].tolist() == [1.0, "aston_martin", "4dr_suv"]
 

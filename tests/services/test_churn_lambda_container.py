@@ -22,6 +22,7 @@ import uuid
 
 import pytest
 import service_files
+from ports import free_port
 
 from zoomcamp import paths
 
@@ -31,12 +32,6 @@ LAMBDA = paths.module_dir("05-deployment") / "lambda"
 TAG = "churn-lambda:pytest"
 CUSTOMER_FIELDS = 19
 scoring = service_files.load("05-deployment", "churn_scoring")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import uuid
 
 import pytest
 import service_files
+from ports import free_port
 
 from zoomcamp import paths
 
@@ -28,12 +28,6 @@ pytestmark = pytest.mark.docker
 MODULE = paths.module_dir("05-deployment")
 TAG = "churn-service:pytest"
 client = service_files.load("05-deployment", "test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,7 @@ import uuid
 import pytest
 import service_files
 from kubernetes_validate.utils import resources_from_file
+from ports import free_port
 
 from zoomcamp import paths
 
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.docker
 MODULE = paths.module_dir("05-deployment")
 TAG = "churn-service:pytest"
 client = service_files.load("05-deployment", "test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import uuid
 import pytest
 import service_files
 from PIL import Image
+from ports import free_port
 
 from zoomcamp import artifacts, datasets, hair_model, paths
 
@@ -26,12 +27,6 @@ pytestmark = pytest.mark.docker
 
 MODULE = paths.module_dir("09-serverless")
 TEST_PY = MODULE / "test.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def invoke(endpoint: str, *args: str, timeout: float = 30) -> dict:

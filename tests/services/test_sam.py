@@ -34,6 +34,7 @@ import pytest
 import service_files
 from cfnlint.decode import decode
 from PIL import Image
+from ports import free_port
 
 from zoomcamp import artifacts, datasets, hair_model, paths
 
@@ -44,12 +45,6 @@ CHURN = paths.module_dir("05-deployment") / "lambda"
 TEMPLATES = {"hair": HAIR / "template.yaml", "churn": CHURN / "template.yaml"}
 LOGICAL_IDS = {"hair": "HairClassifierFunction", "churn": "ChurnFunction"}
 HTTP_API_TIMEOUT_S = 30  # API Gateway HTTP API's maximum integration timeout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def function(name: str) -> dict:

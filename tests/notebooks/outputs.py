@@ -27,17 +27,25 @@ def cell_texts(nb) -> list[list[str]]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        texts = []
+        texts, stdout = [], ""
         for out in cell.get("outputs", []):
-            if out.output_type == "stream" and out.name == "stdout":
-                texts.append(mask(out.text))
-            elif out.output_type in ("execute_result", "display_data"):
+            if out.output_type == "stream":
+                # print() writes its text and its newline separately and the kernel may
+                # flush between them, so chunks are joined raw before masking
+                if out.name == "stdout":
+                    stdout += out.text
+                continue
+            if stdout:
+                texts.append(mask(stdout))
+                stdout = ""
+            if out.output_type in ("execute_result", "display_data"):
                 plain = out.get("data", {}).get("text/plain")
                 if plain is not None and not plain.startswith(("<IPython.core.display", "<Figure")):
                     texts.append(mask(plain))
             elif out.output_type == "error":
                 texts.append(f"{out.ename}: {out.evalue}")
-        # consecutive stdout chunks are split differently from run to run
+        if stdout:
+            texts.append(mask(stdout))
         cells.append(["\n".join(texts)] if texts else [])
     return cells
 

@@ -1,12 +1,12 @@
 """The hair-type classifier behind the Lambda handler: input checks, download, preprocessing, ONNX.
 
 Library file of ``lambda_function.py`` (copied next to it into the container); it needs
-only NumPy, Pillow, ONNX Runtime and ``fetch.py`` (limits, URL policy, download). The
-preprocessing repeats 08-deep-learning's step for step (``zoomcamp.hair``: NEAREST resize for
-the Keras export, bilinear for the PyTorch one, as torchvision's ``Resize`` on a PIL image)
-with every constant, the resampling included, read from the model's ``metadata.json`` (the
-tests prove they agree on real images) and then puts the channels first, the layout the
-exported model expects (NCHW).
+only NumPy, Pillow, ONNX Runtime and ``fetch.py`` (limits, URL policy, download; its
+address table is ``address_policy.py``). The preprocessing repeats 08-deep-learning's step
+for step (``zoomcamp.hair``: NEAREST resize for the Keras export, bilinear for the PyTorch
+one, as torchvision's ``Resize`` on a PIL image) with every constant, the resampling
+included, read from the model's ``metadata.json`` (the tests prove they agree on real
+images) and then puts the channels first, the layout the exported model expects (NCHW).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zoomcamp import datasets
+from zoomcamp import datasets, downloads
 from zoomcamp.errors import ZoomcampError
 
 PAYLOAD = b"a,b\r\n1,2\r\n3,4\r\n" * 1000
@@ -122,7 +122,8 @@ def test_keyboard_interrupt_leaves_no_file(server, isolated, monkeypatch):
         out.write(read(100))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(datasets, "_copy_with_progress", interrupted)
+    # patched where _retrieve looks it up
+    monkeypatch.setattr(downloads, "_copy_with_progress", interrupted)
     with pytest.raises(KeyboardInterrupt):
         datasets.fetch("toy")
     assert _leftovers(isolated / "data") == []

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from zoomcamp import datasets, paths
+from zoomcamp import datasets, downloads, paths
 
 BODY = b"x,y\n1,2\n" * 500
 
@@ -48,7 +48,7 @@ def toy(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
     sleeps: list[float] = []
-    monkeypatch.setattr(datasets.time, "sleep", sleeps.append)
+    monkeypatch.setattr(downloads.time, "sleep", sleeps.append)
     yield ds, sleeps
     httpd.shutdown()
     httpd.server_close()
@@ -59,7 +59,7 @@ def test_transient_failures_are_retried_with_backoff(toy):
     _Scripted.script = [503, 502]
     assert datasets.fetch("toy").read_bytes() == BODY
     assert len(_Scripted.seen) == 3
-    assert sleeps == list(datasets.RETRY_DELAYS[:2])
+    assert sleeps == list(downloads.RETRY_DELAYS[:2])
     assert sleeps == sorted(sleeps) and sleeps[0] > 0
 
 
@@ -68,7 +68,7 @@ def test_retries_end_with_the_status_and_nothing_left_behind(toy):
     _Scripted.script = [503] * 10
     with pytest.raises(datasets.DatasetUnavailable) as err:
         datasets.fetch("toy")
-    assert len(_Scripted.seen) == len(datasets.RETRY_DELAYS) + 1
+    assert len(_Scripted.seen) == len(downloads.RETRY_DELAYS) + 1
     assert "HTTP 503" in str(err.value) and "busy or failing" in str(err.value)
     assert not ds.local_path().exists()
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoomcamp import datasets, hair_course, hair_model
+from zoomcamp import datasets, downloads, hair_course, hair_model
 from zoomcamp.errors import ZoomcampError
 
 BODY = b"first version of the file"
@@ -43,7 +43,7 @@ def test_registered_with_their_real_urls():
 def test_trust_on_first_use(mirror):
     ds, source = mirror
     path = datasets.fetch(ds.name)
-    pin = datasets.first_seen_path(ds)
+    pin = downloads.first_seen_path(ds)
     assert pin.read_text().strip() == hashlib.sha256(BODY).hexdigest()
     assert datasets.status(ds.name) == "ok"
     source.write_bytes(b"changed upstream")

@@ -5,7 +5,8 @@
 Standard library only, so the same table runs under the repo's Python 3.11 (the tests) and
 under 3.13 (the Lambda image, or any local 3.13): ``test_lambda_policy.py`` does both. The
 blocks are written out here from IANA's IPv4 and IPv6 special-purpose address registries
-and RFC 6052/3056/4380/4291 (embedded IPv4), independently of ``fetch.py``'s own table.
+and RFC 6052/3056/4380/4291 (embedded IPv4), independently of the Lambda's own table
+(``09-serverless/address_policy.py``).
 """
 
 from __future__ import annotations
@@ -146,9 +147,9 @@ def wrong_verdicts(refusal) -> list[tuple[str, str, bool]]:
 
 
 def main(argv: list[str]) -> int:
-    sys.path.insert(0, argv[0])  # the folder holding fetch.py
-    fetch = importlib.import_module("fetch")
-    wrong = wrong_verdicts(fetch.refusal)
+    sys.path.insert(0, argv[0])  # the folder holding address_policy.py
+    policy = importlib.import_module("address_policy")
+    wrong = wrong_verdicts(policy.refusal)
     print(json.dumps({"python": sys.version.split()[0], "checked": len(cases()), "wrong": wrong}))
     return 1 if wrong else 0
 

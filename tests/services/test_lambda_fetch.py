@@ -1,64 +1,22 @@
-"""09-serverless: the hair Lambda's URLs, download, inline images and limits (``fetch.py``).
+"""09-serverless: the hair Lambda's downloads (``fetch.py``), over real HTTP and HTTPS.
 
 Everything goes through ``hair_lambda.handle`` with a stand-in classifier that answers the
-decoded image's size, so these tests need no model. URLs are fetched from a small HTTP
-server this file starts on 127.0.0.1 (slow, trickling, huge, untyped, 404, redirects,
-non-ASCII names, a decompression bomb, a good image); nothing connects elsewhere.
+decoded image's size (``lambda_events``), so these tests need no model. URLs are fetched
+from a small HTTP server this file starts on 127.0.0.1 (slow, trickling, huge, untyped, 404,
+redirects, non-ASCII names, a decompression bomb, a good image); nothing connects
+elsewhere. What is refused before connecting (URL syntax, inline images, limits) is
+``test_lambda_input.py``; the address policy is ``test_lambda_policy.py``.
 """
 
 from __future__ import annotations
 
-import base64
 import http.server
-import io
-import json
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
-import service_files
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from PIL import Image
-
-from zoomcamp import paths
-
-hl = service_files.load("09-serverless", "hair_lambda")
-fx = hl.fetch
-MODULE = paths.module_dir("09-serverless")
-
-
-class Sizes:
-    """Stands in for the model: answers the size of the image the handler decoded."""
-
-    def predict(self, img):
-        return {"size": list(img.size)}
-
-
-def image_bytes(size=(64, 48), fmt="JPEG", mode="RGB") -> bytes:
-    buf = io.BytesIO()
-    Image.new(mode, size, (200, 120, 40) if mode == "RGB" else 0).save(buf, format=fmt)
-    return buf.getvalue()
-
-
-JPEG = image_bytes()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def answer(event):
-    result = hl.handle(event, Sizes())
-    json.dumps(result)
-    return result
-
-
-def assert_400(result, fragment=""):
-    assert isinstance(result, dict) and result.get("statusCode") == 400, result
-    assert fragment.lower() in result["error"].lower(), result
+from lambda_events import JPEG, answer, assert_400, fx, image_bytes
 
 
 # ---------------------------------------------------------------- the test server
@@ -210,39 +168,7 @@ def test_good_urls(server, limits, path):
     assert answer({"url": server + path}) == {"size": [64, 48]}
 
 
-# ---------------------------------------------------------------- bad URLs and downloads
-@pytest.mark.parametrize(
-    "url, fragment",
-    [
-        ("http://[::1/a.jpg", "malformed"),  # unclosed IPv6 bracket
-        ("http://[::1", "malformed"),
-        ("http://[example.com]/a.jpg", ""),  # bracketed non-address
-        ("http://[127.0.0.1]/a.jpg", ""),
-        ("http://[fe80::1%25eth0]/a.jpg", "not an IPv6 address"),  # zone id
-        ("http://[::1]x/a.jpg", "malformed host"),
-        ("http://exa\x00mple.com/a.jpg", "control character"),
-        ("http://example.com/a\r\nX-Injected: 1", "control character"),
-        ("http://exa mple.com/a.jpg", "not a valid name"),
-        ("http://%31%32%37.0.0.1/a.jpg", "not a valid name"),
-        ("http://a..b/a.jpg", "not a valid name"),
-        ("http://" + "a" * 64 + ".com/", "not a valid name"),
-        ("http://@example.com/a.jpg", "credentials"),
-        ("http://user:pw@example.com/a.jpg", "credentials"),
-        ("http://example.com:99999/a.jpg", "port"),
-        ("http://example.com:0/a.jpg", "port"),
-        ("http://example.com:٨٠/a.jpg", "malformed"),  # Arabic-Indic digits
-        ("http://:80/a.jpg", "no host"),
-        ("http://", "no host"),
-        ("ftp://example.com/a.jpg", "http and https"),
-        ("file:///etc/passwd", "http and https"),
-        ("example.com/a.jpg", "http and https"),
-    ],
-)
-def test_malformed_urls_answer_400(url, fragment, monkeypatch):
-    monkeypatch.setattr(fx, "_resolve", lambda host, port: pytest.fail(f"resolved {host!r}"))
-    assert_400(answer({"url": url}), fragment)
-
-
+# ---------------------------------------------------------------- bad downloads
 @pytest.mark.parametrize(
     "path, fragment, max_seconds",
     [
@@ -287,130 +213,6 @@ def test_unreachable_and_unresolvable_hosts(monkeypatch):
     monkeypatch.setattr(fx, "CONNECT_TIMEOUT", 1.0)
     assert_400(answer({"url": "http://127.0.0.1:9/a.jpg"}), "cannot fetch")
     assert_400(answer({"url": "http://no-such-host.invalid/a.jpg"}), "cannot resolve")
-
-
-def test_long_urls_are_refused():
-    assert_400(answer({"url": "http://x/" + "a" * 3000}), "2048")
-
-
-# ---------------------------------------------------------------- inline images
-def test_inline_images_obey_the_limit(monkeypatch):
-    assert answer({"image_b64": b64(JPEG)}) == {"size": [64, 48]}
-    monkeypatch.setattr(fx, "MAX_INLINE_BYTES", len(JPEG) - 1)
-    assert_400(answer({"image_b64": b64(JPEG)}), f"limit of {len(JPEG) - 1} bytes")
-    monkeypatch.setattr(fx, "MAX_INLINE_BYTES", len(JPEG))
-    assert answer({"image_b64": b64(JPEG)}) == {"size": [64, 48]}
-    monkeypatch.setattr(fx, "MAX_BYTES", 100)  # the download limit caps inline images too
-    assert_400(answer({"image_b64": b64(JPEG)}), "limit of 100 bytes")
-
-
-def test_inline_limit_fits_the_lambda_payload():
-    # Lambda takes at most 6 MB (6 * 2**20 bytes) per synchronous invocation: the largest
-    # inline image allowed must fit, base64-encoded, in the event that carries it
-    payload = 6 * 1024 * 1024
-    for limit in (fx.read_limits({})["MAX_INLINE_BYTES"], fx.SETTINGS["MAX_INLINE_BYTES"][3]):
-        event = json.dumps({"image_b64": b64(b"\0" * limit)})
-        assert len(event) <= payload - 512, limit
-    # one byte more than the largest that fits must be refused for its size, not decoded
-    largest = (payload - len('{"image_b64": ""}')) // 4 * 3
-    assert_400(answer({"image_b64": b64(b"\0" * (largest + 1))}), "exceeds the limit")
-
-
-@pytest.mark.parametrize(
-    "data, fragment",
-    [(12, "base64 string"), ("", "base64 string"), ("not base64!!", "not valid base64")],
-)
-def test_bad_inline_values(data, fragment):
-    assert_400(answer({"image_b64": data}), fragment)
-
-
-def test_decompression_bomb_message_quotes_our_limit():
-    for size in ((10_000, 10_000), (7_000, 7_000)):  # above 2x and 1x the pixel limit
-        result = answer({"image_b64": b64(image_bytes(size, "PNG", "1"))})
-        assert_400(result, f"{hl.MAX_PIXELS} pixels")
-        assert str(2 * hl.MAX_PIXELS) not in result["error"]
-
-
-# ---------------------------------------------------------------- configuration
-@pytest.mark.parametrize(
-    "name, value",
-    [
-        ("MAX_IMAGE_BYTES", "abc"),
-        ("MAX_IMAGE_BYTES", "0"),
-        ("MAX_INLINE_BYTES", str(6 * 1024 * 1024)),  # cannot fit in the payload
-        ("MAX_IMAGE_PIXELS", "-5"),
-        ("MAX_IMAGE_PIXELS", "1e6"),
-        ("TOTAL_TIMEOUT", "nan"),
-        ("READ_TIMEOUT", "inf"),
-        ("CONNECT_TIMEOUT", "3s"),
-        ("ALLOW_PRIVATE_URLS", "yes"),
-    ],
-)
-def test_bad_settings_are_named(name, value):
-    with pytest.raises(fx.ConfigError, match=rf"^{name}="):
-        fx.read_limits({name: value})
-
-
-def test_settings_are_read():
-    got = fx.read_limits({"MAX_IMAGE_BYTES": "1234", "TOTAL_TIMEOUT": " 2.5 ", "READ_TIMEOUT": ""})
-    assert (got["MAX_IMAGE_BYTES"], got["TOTAL_TIMEOUT"], got["READ_TIMEOUT"]) == (1234, 2.5, 5.0)
-
-
-def test_bad_environment_value_is_a_one_line_start_up_error():
-    env = {"PATH": "/usr/bin:/bin", "MAX_IMAGE_BYTES": "abc"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "import hair_lambda"],
-        cwd=MODULE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode != 0
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: MAX_IMAGE_BYTES='abc'"), lines
-    assert "integer" in lines[0]
-
-
-# ---------------------------------------------------------------- no request makes it raise
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda c: (
-        st.lists(c, max_size=3)
-        | st.dictionaries(st.sampled_from(["url", "image_b64", "body", "x"]), c, max_size=3)
-    ),
-    max_leaves=8,
-)
-urls = st.one_of(
-    st.text(max_size=40).map(lambda s: "http://" + s),
-    st.text(max_size=40).map(lambda s: "http://[" + s),
-    st.text(max_size=40).map(lambda s: "https://a.b/" + s),
-)
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Names resolve to nothing and connections are refused: parsing and policy only."""
-    real = fx.socket.getaddrinfo
-
-    def numeric_only(host, port, *args, **kwargs):
-        return real(host, port, *args, flags=fx.socket.AI_NUMERICHOST, **kwargs)
-
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError("offline test")
-
-    monkeypatch.setattr(fx.socket, "getaddrinfo", numeric_only)
-    monkeypatch.setattr(fx.socket, "create_connection", refuse)
-    monkeypatch.delenv("ALLOW_PRIVATE_URLS", raising=False)
-
-
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(event=st.one_of(json_values, urls.map(lambda u: {"url": u})))
-def test_arbitrary_events_and_urls_never_answer_500(offline, event):
-    result = answer(event)
-    assert result.get("statusCode", 200) == 400, result
 
 
 # ---------------------------------------------------------------- https: certificates are verified

@@ -1,8 +1,9 @@
 """09-serverless: the Lambda handler in process, with a tiny ONNX model of the same interface.
 
 Every bad-input path answers ``{"statusCode": 400, "error": ...}`` (never an exception).
-URLs, downloads, inline limits and the address policy (``fetch.py``) are tested in
-``test_lambda_fetch.py`` and ``test_lambda_policy.py``.
+URLs, downloads, inline limits and the address policy (``fetch.py``,
+``address_policy.py``) are tested in ``test_lambda_fetch.py``, ``test_lambda_input.py`` and
+``test_lambda_policy.py``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """09-serverless: the address policy (SSRF) of the hair Lambda, checked without connecting.
 
-The checker ``fetch.refusal`` is called directly on every case of ``lambda_policy_cases``
-(IANA's special-purpose blocks, their edges, every IPv6 form embedding IPv4). The same table
-runs under Python 3.13: a local 3.13 found by uv, and the Lambda base image's.
+The checker ``address_policy.refusal`` (the table ``fetch.py`` applies) is called directly on
+every case of ``lambda_policy_cases`` (IANA's special-purpose blocks, their edges, every IPv6
+form embedding IPv4). The same table runs under Python 3.13: a local 3.13 found by uv, and
+the Lambda base image's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from zoomcamp import paths
 
 hl = service_files.load("09-serverless", "hair_lambda")
 fx = hl.fetch
+policy = fx.address_policy  # the table fetch.py applies
 MODULE = paths.module_dir("09-serverless")
 CASES = Path(table.__file__)
 
@@ -39,20 +41,20 @@ def no_connections(monkeypatch):
 
 @pytest.mark.parametrize("what, ip, refused", table.cases(), ids=lambda v: str(v))
 def test_policy_table(what, ip, refused):
-    assert (fx.refusal(ip) is not None) == refused, (what, ip, fx.refusal(ip))
+    assert (policy.refusal(ip) is not None) == refused, (what, ip, policy.refusal(ip))
 
 
 def test_every_block_of_fetch_table_is_in_the_test_table():
-    # fetch.py's table may be coarser, never looser: each of its rows holds refused cases
+    # address_policy.py's table may be coarser, never looser: each row holds refused cases
     ours = [ipaddress.ip_address(ip) for _, ip, refused in table.cases() if refused]
-    for block, _ in fx.V4_REFUSED + fx.V6_REFUSED:
+    for block, _ in policy.V4_REFUSED + policy.V6_REFUSED:
         assert any(ip in ipaddress.ip_network(block) for ip in ours), block
 
 
 def test_refusal_names_the_embedded_address():
-    assert "NAT64 form of 169.254.169.254" in fx.refusal("64:ff9b::a9fe:a9fe")
-    assert "6to4 form of 10.0.0.1" in fx.refusal("2002:a00:1::1")
-    assert "site-local" in fx.refusal("fec0::1")
+    assert "NAT64 form of 169.254.169.254" in policy.refusal("64:ff9b::a9fe:a9fe")
+    assert "6to4 form of 10.0.0.1" in policy.refusal("2002:a00:1::1")
+    assert "site-local" in policy.refusal("fec0::1")
     with pytest.raises(fx.BadInput, match="non-public address 100.64.0.1"):
         fx.check_address("100.64.0.1")
 
@@ -120,7 +122,7 @@ def test_same_verdicts_on_a_local_python_3_13():
 
 @pytest.mark.docker
 def test_same_verdicts_in_the_lambda_base_image(docker):
-    # the image of the function's final stage; fetch.py needs nothing outside the stdlib
+    # the image of the function's final stage; address_policy.py needs only the stdlib
     image = "public.ecr.aws/lambda/python:3.13"
     report = _check(
         [
@@ -130,7 +132,7 @@ def test_same_verdicts_in_the_lambda_base_image(docker):
             "--network",
             "none",
             "-v",
-            f"{MODULE / 'fetch.py'}:/w/fetch.py:ro",
+            f"{MODULE / 'address_policy.py'}:/w/address_policy.py:ro",
             "-v",
             f"{CASES}:/w/cases.py:ro",
             "--entrypoint",

@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 
-from zoomcamp import hair, hair_model, hair_torch, hair_torch_train, hair_train, reports
+from zoomcamp import cli, hair, hair_model, hair_torch, hair_torch_train, hair_train, reports
 from zoomcamp.errors import ZoomcampError
 
 
@@ -152,7 +152,7 @@ def bench(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=3, help="plain epochs to time")
     parser.add_argument("--augmented-epochs", type=int, default=3, help="augmented epochs to time")

@@ -17,15 +17,15 @@ import argparse
 import logging
 import sys
 
+from zoomcamp import cli, settings
 from zoomcamp import clothing_torch as ct
 from zoomcamp import clothing_torch_lesson as lesson
-from zoomcamp import settings
 from zoomcamp.errors import ZoomcampError
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
     parser.add_argument("--backbone", choices=ct.BACKBONES, default=ct.DEFAULT_BACKBONE)
     parser.add_argument(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, hair_model, io, paths
+from zoomcamp import artifacts, cli, hair, hair_model, io, paths
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("hair.export")
@@ -108,7 +108,7 @@ def export(model_dir: Path, output_dir: Path, n_check: int = 16) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
     parser.add_argument("--model-dir", type=Path, default=None, help="default: models/hair")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: models/hair-onnx")

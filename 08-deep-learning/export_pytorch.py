@@ -17,7 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
-from zoomcamp import hair_torch, paths
+from zoomcamp import cli, hair_torch, paths
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("hair.export")
@@ -25,7 +25,7 @@ log = logging.getLogger("hair.export")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
     parser.add_argument("--model-dir", type=Path, default=None, help="default: models/hair-pytorch")
     parser.add_argument(

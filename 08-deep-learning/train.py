@@ -15,51 +15,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-from zoomcamp import hair, hair_train, settings
+from zoomcamp import cli, hair, hair_train
 from zoomcamp.errors import ZoomcampError
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
-    parser.add_argument("--epochs", type=int, default=None, help="plain epochs (default: 10)")
-    parser.add_argument(
-        "--augmented-epochs",
-        type=int,
-        default=None,
-        help="epochs with augmentation, continuing the same model (default: 10)",
-    )
-    parser.add_argument(
-        "--limit", type=int, default=None, help="at most this many images per split (seeded)"
-    )
-    parser.add_argument("--out-dir", type=Path, default=None, help="default: models/hair")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="TensorFlow intra/inter-op threads"
-    )
-    parser.add_argument(
-        "--reports",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="write reports/08-deep-learning (default: for the full run and in fast mode)",
+    hair.add_training_args(
+        parser,
+        out_dir="models/hair",
+        threads=None,
+        threads_help="TensorFlow intra/inter-op threads",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        fast = settings.fast_mode()
-        epochs = (
-            args.epochs if args.epochs is not None else (hair.FAST_EPOCHS if fast else hair.EPOCHS)
-        )
-        augmented = args.augmented_epochs
-        if augmented is None:
-            augmented = hair.FAST_AUGMENTED_EPOCHS if fast else hair.AUGMENTED_EPOCHS
-        limit = args.limit if args.limit is not None or not fast else hair.FAST_LIMIT
-        if epochs < 0 or augmented < 0 or epochs + augmented == 0:
-            raise ZoomcampError("--epochs and --augmented-epochs must be >= 0, not both 0")
-        if limit is not None and limit < 2:
-            raise ZoomcampError("--limit must be at least 2")
+        epochs, augmented, limit = hair.training_plan(args)
         hair_train.train(epochs, augmented, limit, args.out_dir, args.reports, args.threads)
     except ZoomcampError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -27,6 +27,16 @@ from zoomcamp.errors import ZoomcampError
 console = Console(stderr=True, soft_wrap=True)
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's defaults in ``--help``, except ``None``: a flag whose default is None
+    says in its own help what it falls back to (often a different value in fast mode)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def _run_script(module: modules.Module, script: str, *args: str, capture: bool = False) -> str:
     path = module.folder / script
     if not path.is_file():

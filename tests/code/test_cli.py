@@ -67,3 +67,38 @@ def test_select_by_number_and_name(tmp_path, monkeypatch):
 
 def test_parser_builds():
     assert cli.build_parser().prog == "zoomcamp"
+
+
+def _scripts() -> list[str]:
+    """Every module script: a tracked .py file in a module folder with a __main__ guard."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "0*/*.py", "0*/**/*.py"],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted(
+        p for p in listed if '__name__ == "__main__"' in (paths.REPO_ROOT / p).read_text()
+    )
+
+
+SCRIPTS = _scripts()
+
+
+def test_the_scripts_are_found():
+    assert "08-deep-learning/train_pytorch.py" in SCRIPTS and "05-deployment/test.py" in SCRIPTS
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_has_help(script):
+    proc = subprocess.run(
+        [sys.executable, script, "--help"],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("usage:"), proc.stderr[-2000:]
+    # a None default means "decided at run time": the flag's own help says how
+    assert "(default: None)" not in proc.stdout

@@ -75,6 +75,13 @@ class Batch(BaseModel):
     customers: list[Customer] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class _ValidBatch(Batch):
+    """``Batch`` for the first pass over a body, which gives up at the first bad customer:
+    that pass costs a valid batch one parse instead of two, and a refused one little."""
+
+    customers: list[Customer] = Field(min_length=1, max_length=MAX_BATCH, fail_fast=True)
+
+
 class Prediction(BaseModel):
     churn_probability: float
     churn: bool
@@ -142,6 +149,10 @@ def validate_batch(body: bytes) -> Batch:
     them, and a 422 collects only its first errors."""
     if json_values_bound(body) > MAX_BATCH_VALUES:
         raise Reply(413, {"detail": f"batch over {MAX_BATCH} customers of {FIELDS} fields"})
+    try:
+        return _ValidBatch.model_validate_json(body)
+    except ValidationError:
+        pass  # refused: the steps below shape a bounded answer
     try:
         data = from_json(body)
     except ValueError:  # pydantic's own json_invalid error, from the same bounded body

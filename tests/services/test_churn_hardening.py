@@ -198,3 +198,23 @@ def test_the_image_runs_uvicorn_with_the_limits():
     assert " ".join(limits.server_flags()) in cmd
     assert any(line.startswith("COPY") and "limits.py" in line for line in text.splitlines())
     assert "!limits.py" in (MODULE / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_a_valid_batch_is_parsed_once(client, monkeypatch):
+    # the careful pre-parse is for refusals only: a valid batch pays one pydantic pass
+    def no_second_parse(*args, **kwargs):
+        raise AssertionError("a valid batch went through the refusal path")
+
+    valid = batch_of([EXAMPLE] * 1000)
+    expected = client.post("/predict/batch", content=valid, headers=JSON).json()
+    monkeypatch.setattr(predict, "from_json", no_second_parse)
+    r = client.post("/predict/batch", content=valid, headers=JSON)
+    assert r.status_code == 200 and r.json() == expected and len(expected["predictions"]) == 1000
+
+
+def test_a_bad_customer_late_in_a_batch_still_gets_the_full_count(client):
+    # the first pass stops at the first bad customer; the answer must not
+    customers = [EXAMPLE] * 998 + [{**EXAMPLE, "tenure": -1}, {**EXAMPLE, "gender": "x"}]
+    r = client.post("/predict/batch", content=batch_of(customers), headers=JSON)
+    assert r.status_code == 422 and r.json()["error_count"] == 2
+    assert [e["loc"][2] for e in r.json()["detail"]] == [998, 999]

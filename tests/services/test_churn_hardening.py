@@ -25,14 +25,6 @@ MAX_SECONDS = 0.1  # the goal is 50 ms; twice that leaves room for a busy shared
 MODULE = paths.module_dir("05-deployment")
 
 
-@pytest.fixture(scope="module")
-def client(churn_model_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODEL_DIR", str(churn_model_dir))
-        with TestClient(predict.app) as c:
-            yield c
-
-
 def answer(lane: str, body: bytes, scorer) -> tuple[int, bytes]:
     """Validation plus the error answer, as the service computes them."""
     try:

@@ -15,19 +15,10 @@ import sys
 
 import pytest
 import service_files
-from fastapi.testclient import TestClient
 
 predict = service_files.load("05-deployment", "predict")
 limits = sys.modules[predict.FastLanes.__module__]  # the module predict uses, not a copy
 EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]
-
-
-@pytest.fixture(scope="module")
-def client(churn_model_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODEL_DIR", str(churn_model_dir))
-        with TestClient(predict.app) as c:  # runs the lifespan: loads this run's model
-            yield c
 
 
 # --------------------------------------------------------------------------- 422

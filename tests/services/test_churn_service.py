@@ -44,14 +44,6 @@ def meta(churn_model_dir):
 
 
 @pytest.fixture(scope="module")
-def client(churn_model_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODEL_DIR", str(churn_model_dir))
-        with TestClient(predict.app) as c:  # runs the lifespan: loads this run's model
-            yield c
-
-
-@pytest.fixture(scope="module")
 def pipeline(churn_model_dir):
     with open(churn_model_dir / "model.bin", "rb") as fh:
         return pickle.load(fh)

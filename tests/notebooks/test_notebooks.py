@@ -44,7 +44,7 @@ def test_notebook_executes(notebook, request, monkeypatch):
         monkeypatch.setenv("MODEL_DIR", str(request.getfixturevalue("churn_model_dir")))
     nb = nbformat.read(notebook, as_version=4)
     committed = copy.deepcopy(nb)
-    # Cells run in the notebook's own folder, as in Jupyter, so `from homework import ...` works.
+    # Cells run in the notebook's own folder, as in Jupyter, so relative paths (`homework.py`) resolve.
     client = NotebookClient(
         nb,
         timeout=900,

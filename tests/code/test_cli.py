@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -102,3 +103,10 @@ def test_every_script_has_help(script):
     assert proc.returncode == 0 and proc.stdout.startswith("usage:"), proc.stderr[-2000:]
     # a None default means "decided at run time": the flag's own help says how
     assert "(default: None)" not in proc.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_docstring_starts_with_its_command(script):
+    doc = ast.get_docstring(ast.parse((paths.REPO_ROOT / script).read_text())) or ""
+    first = doc.splitlines()[0] if doc else ""
+    assert first.startswith(("uv run ", "python ")) and script in first, first

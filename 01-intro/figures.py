@@ -1,7 +1,7 @@
 """uv run python 01-intro/figures.py
 
 Writes the figure the README shows: ``reports/01-intro/mpg-by-origin.png``, the
-distribution of ``fuel_efficiency_mpg`` per origin (``zoomcamp.intro.plot_mpg_by_origin``).
+distribution of ``fuel_efficiency_mpg`` per origin (``zoomcamp.cars.intro.plot_mpg_by_origin``).
 ``homework.ipynb`` displays the same plot without writing it.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from zoomcamp import intro, reports
+from zoomcamp import reports
+from zoomcamp.cars import intro
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "01-intro"

@@ -1,13 +1,14 @@
 """uv run python 01-intro/homework.py
 
 The 2025 homework of module 01 (car fuel efficiency, 7 questions), every answer computed
-from the data by ``zoomcamp.intro``. ``--json`` prints one JSON object (the answers contract of
+from the data by ``zoomcamp.cars.intro``. ``--json`` prints one JSON object (the answers contract of
 ``zoomcamp.homework``); without it, a readable table.
 """
 
 from __future__ import annotations
 
-from zoomcamp import homework, intro
+from zoomcamp import homework
+from zoomcamp.cars import intro
 
 OPTIONS_Q2 = ["4704", "8704", "9704", "17704"]
 OPTIONS_Q3 = ["1", "2", "3", "4"]

@@ -1,7 +1,7 @@
 """uv run python 02-regression/homework.py [--json]
 
 The 2025 homework of module 2 (car fuel efficiency, linear regression by the normal
-equation of ``zoomcamp.regression``, run on the homework's columns by ``zoomcamp.fuel``).
+equation of ``zoomcamp.cars.regression``, run on the homework's columns by ``zoomcamp.cars.fuel``).
 Every answer is computed from the data; ``--json`` prints the answers contract of
 ``zoomcamp.homework`` and nothing else on stdout.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoomcamp import fuel, homework
+from zoomcamp import homework
+from zoomcamp.cars import fuel
 
 MODULE = "02-regression"
 FEATURES = fuel.FUEL_FEATURES

@@ -1,6 +1,6 @@
 """uv run python 02-regression/train.py
 
-Train the car-price model of the lesson (the maths is ``zoomcamp.regression``): linear
+Train the car-price model of the lesson (the maths is ``zoomcamp.cars.regression``): linear
 regression by the normal equation on log1p(MSRP) with the lesson's features, r tuned on
 the validation part, the final model trained on train+validation and evaluated on test.
 Saves the weights and feature spec (``model.json``) with the ``zoomcamp.artifacts``
@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoomcamp import datasets, io, paths, reports
-from zoomcamp.errors import ZoomcampError
-from zoomcamp.regression import (
+from zoomcamp import datasets, fileio, paths, reports
+from zoomcamp.cars.regression import (
     MODEL_NAME,
     FeatureSpec,
     SingularMatrixError,
@@ -36,6 +35,7 @@ from zoomcamp.regression import (
     target,
     train_linear_regression,
 )
+from zoomcamp.errors import ZoomcampError
 
 MODULE = "02-regression"
 SEED = 2
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> dict:
         w0,
         w,
         spec,
-        data={"car-price": io.sha256_file(data_path)},
+        data={"car-price": fileio.sha256_file(data_path)},
         metrics={"validation_rmse": val_rmse, "test_rmse": test_rmse},
         config={"seed": args.seed, "r_grid": args.r_grid, "decimals": args.decimals, "r": r},
         target="log1p(msrp)",

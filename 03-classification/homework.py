@@ -8,7 +8,8 @@ both, both are recorded as variants, and ``option`` follows lbfgs (see ``NOTE``)
 
 from __future__ import annotations
 
-from zoomcamp import homework, leads_homework
+from zoomcamp import homework
+from zoomcamp.leads import homework as leads_homework
 
 if __name__ == "__main__":
     homework.main(

@@ -5,7 +5,7 @@ Write the churn lesson's numbers and figures to ``reports/03-classification/``:
 test accuracy, whether lbfgs converged, the ``OneHotEncoder`` + ``StandardScaler`` variant's
 validation accuracy and convergence, one scored customer), ``churn-rate-by-group.png``, ``feature-importance.png``
 and ``coefficients.png``. ``churn.ipynb`` walks through the same steps
-(``zoomcamp.churn_lessons.classification_lesson``).
+(``zoomcamp.churn.lessons.classification_lesson``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from zoomcamp import churn_lessons, reports
+from zoomcamp import reports
+from zoomcamp.churn import lessons as churn_lessons
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "03-classification"

@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from zoomcamp import churn, reports
+from zoomcamp import reports
+from zoomcamp.churn import model as churn
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "03-classification"

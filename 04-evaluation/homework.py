@@ -9,7 +9,8 @@ liblinear for Q5-Q6. Q2-Q6 are computed with both solvers, both recorded as vari
 
 from __future__ import annotations
 
-from zoomcamp import homework, leads_evaluation
+from zoomcamp import homework
+from zoomcamp.leads import evaluation as leads_evaluation
 
 if __name__ == "__main__":
     homework.main(

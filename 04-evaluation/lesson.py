@@ -5,7 +5,7 @@ Write the evaluation lesson's numbers and figures to ``reports/04-evaluation/``:
 four ways, 5-fold CV AUC per C, and ``test_auc``: the final model, C = 1, fitted on
 train+validation and scored on test), ``accuracy-thresholds.png``, ``roc-curve.png`` and
 ``precision-recall.png``. ``evaluation.ipynb`` walks through the same steps
-(``zoomcamp.churn_lessons.evaluation_lesson``).
+(``zoomcamp.churn.lessons.evaluation_lesson``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from zoomcamp import churn_lessons, reports
+from zoomcamp import reports
+from zoomcamp.churn import lessons as churn_lessons
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "04-evaluation"

@@ -3,7 +3,7 @@ framework here). One source shared by the FastAPI service (``predict.py``) and t
 function (``lambda/``, whose build step copies this file into its build context).
 
 The model is ``model.json``: the logistic regression that ``03-classification/train.py``
-fits, exported as plain data by ``zoomcamp.churn.portable`` (intercept, per-field weights,
+fits, exported as plain data by ``zoomcamp.churn.model.portable`` (intercept, per-field weights,
 DictVectorizer's vocabulary, the allowed values, the threshold) next to the pickled
 pipeline ``model.bin`` under ``models/churn/``; the build steps copy the folder into the
 images. Reading JSON executes nothing, so the images carry neither scikit-learn nor
@@ -40,9 +40,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = HERE / "model"
 SCHEMA = "zoomcamp-model/1"  # zoomcamp.artifacts.SCHEMA
-FORMAT = "zoomcamp-logreg/1"  # zoomcamp.churn.PORTABLE_FORMAT
+FORMAT = "zoomcamp-logreg/1"  # zoomcamp.churn.model.PORTABLE_FORMAT
 METADATA_FILE = "metadata.json"
-MODEL_FILE = "model.json"  # zoomcamp.churn.PORTABLE_FILE
+MODEL_FILE = "model.json"  # zoomcamp.churn.model.PORTABLE_FILE
 REQUIRED = ("schema", "name", "created", "files", "versions", "data", "metrics")
 THRESHOLD = 0.5
 BUILD = "uv run zoomcamp reproduce 03 && uv run python 05-deployment/build_model.py"

@@ -1,7 +1,7 @@
 """uv run python 08-deep-learning/bench.py [--epochs 3] [--augmented-epochs 3] [--framework both] [--save]
 
 Seconds per epoch of the hair-type CNN on this machine, plain and augmented, in PyTorch
-(``zoomcamp.hair_torch_train``, what the homework answers come from) and in Keras, one after
+(``zoomcamp.hair.train_torch``, what the homework answers come from) and in Keras, one after
 the other in one run, printed side by side on stderr. Each epoch is timed from its first
 batch to the end of its test evaluation (what the homework does every epoch); for Keras
 split into the training part and the evaluation part. The first epoch of each phase is
@@ -22,8 +22,13 @@ import statistics
 import sys
 import time
 
-from zoomcamp import cli, hair, hair_model, hair_torch, hair_torch_train, hair_train, reports
+from zoomcamp import cli, reports
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_keras as hair_model
+from zoomcamp.hair import model_torch as hair_torch
+from zoomcamp.hair import train_keras as hair_train
+from zoomcamp.hair import train_torch as hair_torch_train
 
 
 def _timer(rows: list):
@@ -51,7 +56,7 @@ def _timer(rows: list):
     return Timer()
 
 
-def bench_pytorch(epochs: int, augmented_epochs: int, limit: int | None, threads: int) -> dict:
+def bench_torch(epochs: int, augmented_epochs: int, limit: int | None, threads: int) -> dict:
     load_before = os.getloadavg()
     data = hair.load_data(limit=limit, resample=hair_torch.RESAMPLE, normalised=False)
     t0 = time.process_time()
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         "--deterministic",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="tf.config.experimental.enable_op_determinism (what train.py uses)",
+        help="tf.config.experimental.enable_op_determinism (what train_keras.py uses)",
     )
     parser.add_argument(
         "--framework", choices=("both", "pytorch", "keras"), default="both", help="what to time"
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
             raise ZoomcampError("--torch-threads must be at least 1")
         result: dict = {}
         if args.framework in ("both", "pytorch"):
-            result["pytorch"] = bench_pytorch(
+            result["pytorch"] = bench_torch(
                 args.epochs, args.augmented_epochs, args.limit, args.torch_threads
             )
         if args.framework in ("both", "keras"):

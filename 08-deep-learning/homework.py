@@ -1,13 +1,13 @@
 """uv run python 08-deep-learning/homework.py [--json] [--history PATH]
 
 The 2025 homework of module 08 (hair type, curly vs straight, 6 questions), answered as the
-homework sets it, from the PyTorch run of ``train_pytorch.py`` (its recorded history,
-``models/hair-pytorch/history.json``, verified with the model folder; under ZOOMCAMP_FAST=1
-the tiny run's in ``.fast/models/hair-pytorch/``). When no history with the wanted settings
+homework sets it, from the PyTorch run of ``train_torch.py`` (its recorded history,
+``models/hair-torch/history.json``, verified with the model folder; under ZOOMCAMP_FAST=1
+the tiny run's in ``.fast/models/hair-torch/``). When no history with the wanted settings
 exists, it trains first (progress on stderr). ``--history PATH`` answers from a recorded
-PyTorch history file instead (e.g. ``reports/08-deep-learning/hair-pytorch-history.json``),
+PyTorch history file instead (e.g. ``reports/08-deep-learning/hair-torch-history.json``),
 whatever its settings, without training. The Keras track's committed run
-(``reports/08-deep-learning/hair-history.json``, NEAREST resize, Keras' own initialisation)
+(``reports/08-deep-learning/hair-keras-history.json``, NEAREST resize, Keras' own initialisation)
 is shown beside each answer as the ``keras`` variant. ``--json`` prints one JSON object and
 nothing else on stdout.
 """
@@ -18,8 +18,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from zoomcamp import hair, hair_torch, hair_torch_train, hair_train, homework, paths
+from zoomcamp import homework, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_torch as hair_torch
+from zoomcamp.hair import train_keras as hair_train
+from zoomcamp.hair import train_torch as hair_torch_train
 
 OPTIONS_Q1 = [
     "MSE",
@@ -33,7 +37,7 @@ OPTIONS_Q4 = ["0.007", "0.078", "0.171", "1.710"]
 OPTIONS_Q5 = ["0.008", "0.08", "0.88", "8.88"]
 OPTIONS_Q6 = ["0.08", "0.28", "0.68", "0.98"]
 # The Keras track's run as committed (not rerun here: the suite never trains 20 epochs).
-KERAS_HISTORY = paths.REPO_ROOT / "reports" / hair.MODULE / "hair-history.json"
+KERAS_HISTORY = paths.REPO_ROOT / "reports" / hair.MODULE / "hair-keras-history.json"
 
 
 def closeness(value: float, options: list[str]) -> str:
@@ -59,7 +63,7 @@ def compute(history: Path | None = None) -> dict:
     else:
         result = hair_train.read_history(history)
         if result.get("framework") != "pytorch":
-            raise ZoomcampError(f"{history} is not a PyTorch run (train_pytorch.py writes one)")
+            raise ZoomcampError(f"{history} is not a PyTorch run (train_torch.py writes one)")
     loss = torch.nn.BCEWithLogitsLoss()
     torch.manual_seed(hair.SEED)
     params = hair_torch.count_params(hair_torch.build_model())
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         lambda: compute(args.history),
         description="Module 08 homework (2025): hair type CNN in PyTorch. --history PATH: "
         "answer from a recorded PyTorch history (history.json or "
-        "reports/08-deep-learning/hair-pytorch-history.json) without training.",
+        "reports/08-deep-learning/hair-torch-history.json) without training.",
         argv=rest,
     )
 

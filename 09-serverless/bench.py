@@ -1,6 +1,6 @@
 """uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
 
-Benchmarks the Lambda image with 08's exported model (``models/hair-pytorch-onnx/``, copied into the
+Benchmarks the Lambda image with 08's exported model (``models/hair-torch-onnx/``, copied into the
 build context by ``build.prepare_context``), writing
 ``reports/09-serverless/bench.json``:
 
@@ -36,8 +36,9 @@ import hair_lambda as hl
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, hair_model, io, paths, reports
+from zoomcamp import datasets, fileio, paths, reports
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import model_keras as hair_model
 
 MODULE = "09-serverless"
 IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"
@@ -270,7 +271,7 @@ def append_run(result: dict) -> Path:
             "function_vmhwm_mb": round(result["memory"]["function_vmhwm_mb"], 1),
         }
     )
-    return io.write_json(path, runs)
+    return fileio.write_json(path, runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model-dir",
         type=Path,
         default=None,
-        help="exported model folder to build with (default: models/hair-pytorch-onnx)",
+        help="exported model folder to build with (default: models/hair-torch-onnx)",
     )
     args = parser.parse_args(argv)
     try:

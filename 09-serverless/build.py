@@ -1,8 +1,8 @@
 """uv run python 09-serverless/build.py [--tag hair-classifier:v1] [--no-build] [--model pytorch|keras]
 
 The build step of the Lambda image. 08-deep-learning trains and exports the model:
-``models/hair-pytorch-onnx/`` (the PyTorch track, ``export_pytorch.py``; the default) or
-``models/hair-onnx/`` (the Keras track, ``export.py``; ``--model keras``), each
+``models/hair-torch-onnx/`` (the PyTorch track, ``export_torch.py``; the default) or
+``models/hair-keras-onnx/`` (the Keras track, ``export_keras.py``; ``--model keras``), each
 ``hair_classifier.onnx`` + ``metadata.json`` with the same interface. This script copies the
 chosen folder, verified against its metadata, into the git-ignored build context
 ``09-serverless/model/`` and runs ``docker build -t TAG 09-serverless``. It never trains or
@@ -36,8 +36,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoomcamp import artifacts, hair_model, hair_torch, paths, settings
+from zoomcamp import artifacts, paths, settings
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import model_keras as hair_model
+from zoomcamp.hair import model_torch as hair_torch
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
@@ -61,7 +63,7 @@ DEFAULT_EXPORT = "pytorch"
 
 
 def source_model_dir(track: str = DEFAULT_EXPORT) -> Path:
-    """08's export of ``track``: ``models/hair-pytorch-onnx/`` or ``models/hair-onnx/``
+    """08's export of ``track``: ``models/hair-torch-onnx/`` or ``models/hair-keras-onnx/``
     (under ``.fast/models/`` in fast mode)."""
     if track not in EXPORTS:
         raise ZoomcampError(f"unknown model {track!r} (one of {', '.join(EXPORTS)})")
@@ -100,7 +102,7 @@ def prepare_context(context: Path | None = None, source: Path | None = None) -> 
 
 
 def write_tiny_model(out_dir: Path) -> Path:
-    """``zoomcamp.hair_model.write_stand_in``: a 3-weight model with the export's interface
+    """``zoomcamp.hair.model_keras.write_stand_in``: a 3-weight model with the export's interface
     and metadata, NOT the hair classifier (tests of the handler and the container)."""
     return hair_model.write_stand_in(out_dir)
 

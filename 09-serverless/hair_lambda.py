@@ -3,7 +3,7 @@
 Library file of ``lambda_function.py`` (copied next to it into the container); it needs
 only NumPy, Pillow, ONNX Runtime and ``fetch.py`` (limits, URL policy, download; its
 address table is ``address_policy.py``). The preprocessing repeats 08-deep-learning's step
-for step (``zoomcamp.hair``: NEAREST resize for the Keras export, bilinear for the PyTorch
+for step (``zoomcamp.hair.data``: NEAREST resize for the Keras export, bilinear for the PyTorch
 one, as torchvision's ``Resize`` on a PIL image) with every constant, the resampling
 included, read from the model's ``metadata.json`` (the tests prove they agree on real
 images) and then puts the channels first, the layout the exported model expects (NCHW).
@@ -63,7 +63,7 @@ RESAMPLING = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": I
 
 class Preprocessing:
     """08's preprocessing with channels first, every constant read from the model's metadata
-    (``preprocessing``, written by 08's exports from ``zoomcamp.hair.preprocessing``):
+    (``preprocessing``, written by 08's exports from ``zoomcamp.hair.data.preprocessing``):
     ``resample`` is "nearest" (Keras export) or "bilinear" (PyTorch export, the default)."""
 
     def __init__(self, meta: dict[str, Any]) -> None:

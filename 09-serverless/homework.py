@@ -4,10 +4,10 @@ Homework 09 (2025): the hair-type model in Lambda.
 
 The course's assets are registered with their real URLs (``zoomcamp.datasets.COURSE_ASSETS``:
 ``hair_classifier_v1.onnx`` + ``.onnx.data`` and the habrastorage test image; trusted on first
-use, checked by what can be checked, see ``zoomcamp.hair_course``). Where they download,
+use, checked by what can be checked, see ``zoomcamp.hair.course``). Where they download,
 Q3, Q4 and Q6's inputs are theirs and the answers are computed as asked; where they do not
 (here: no internet, not in the mirror), ``value`` holds this repo's analogue (our PyTorch
-export, ``models/hair-pytorch-onnx/``, copied and verified into the build context by
+export, ``models/hair-torch-onnx/``, copied and verified into the build context by
 ``build.prepare_context``, and the hair test set's
 ``test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg``) and ``option`` is null with the
 reason in the note: an option is a claim about the course's assets. Q5 asks for the size of
@@ -28,8 +28,10 @@ from pathlib import Path
 import build
 import hair_lambda as hl
 
-from zoomcamp import datasets, hair_course, hair_torch, homework
+from zoomcamp import datasets, homework
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import course as hair_course
+from zoomcamp.hair import model_torch as hair_torch
 from zoomcamp.settings import fast_mode
 
 MODULE = "09-serverless"
@@ -154,7 +156,7 @@ def compute() -> dict:
         why = "; ".join(w for w in (model_why, image_why) if w)
         answers["q4"] = homework.answer(
             q4,
-            note=f"{NOT_AS_ASKED} ({why}): our PyTorch-trained model (models/hair-pytorch-onnx, "
+            note=f"{NOT_AS_ASKED} ({why}): our PyTorch-trained model (models/hair-torch-onnx, "
             "its own preprocessing from its metadata: bilinear resize), not the course's, on "
             f"{where}; raw model output, a logit (sigmoid {hl.sigmoid(q4):.4f})",
         )

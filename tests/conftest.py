@@ -115,17 +115,17 @@ def churn_model_dir(churn_service_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hair_pytorch_onnx() -> Path:
+def hair_torch_onnx() -> Path:
     """08's PyTorch hair model and its ONNX export in the scratch models folder, the way
     ``reproduce 08`` makes them but with the fast settings (60 images, 1 + 1 epochs: about
     15 s): what 09's build step ships by default. Reused while it verifies."""
-    folder = paths.model_dir("hair-pytorch-onnx")
+    folder = paths.model_dir("hair-torch-onnx")
     try:
         artifacts.verify(folder)
         return folder
     except artifacts.ArtifactError:
         pass
-    for script in ("train_pytorch.py", "export_pytorch.py"):
+    for script in ("train_torch.py", "export_torch.py"):
         path = REPO_ROOT / "08-deep-learning" / script
         proc = subprocess.run(
             [sys.executable, str(path)],

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zoomcamp import artifacts, io, paths
+from zoomcamp import artifacts, fileio, paths
 from zoomcamp.errors import ZoomcampError
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def _copy(source: Path, target: Path) -> None:
     """Atomically, and not at all when identical (the image cache survives a rebuild)."""
     if target.is_file() and target.read_bytes() == source.read_bytes():
         return
-    with io.atomic_path(target) as tmp:
+    with fileio.atomic_path(target) as tmp:
         tmp.write_bytes(source.read_bytes())
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zoomcamp import io
+from zoomcamp import fileio
 from zoomcamp.errors import ZoomcampError
 
 SCHEMA = "zoomcamp-model/1"
@@ -70,7 +70,7 @@ def save(
         path = folder / file
         if Path(file).name != file or not path.is_file():
             raise ArtifactError(f"{path} was not written (files are plain names inside {folder})")
-        digests[file] = io.sha256_file(path)
+        digests[file] = fileio.sha256_file(path)
     meta = {
         "schema": SCHEMA,
         "name": name,
@@ -81,7 +81,7 @@ def save(
         "metrics": dict(metrics or {}),
         **extra,
     }
-    io.write_json(folder / METADATA_FILE, meta)
+    fileio.write_json(folder / METADATA_FILE, meta)
     return meta
 
 
@@ -119,7 +119,7 @@ def verify(folder: Path | str, *, check_versions: bool = True) -> dict[str, Any]
             raise ArtifactError(f"{folder / METADATA_FILE} names {file!r}, not a plain file name")
         if not path.is_file():
             raise ArtifactError(f"{path} is missing; train the model again")
-        actual = io.sha256_file(path)
+        actual = fileio.sha256_file(path)
         if actual != expected:
             raise ArtifactError(
                 f"{path} does not match its metadata (sha256 {actual[:12]}… != {expected[:12]}…): "
@@ -161,6 +161,6 @@ def copy(folder: Path | str, dest: Path | str, *, check_versions: bool = False) 
         source = folder / name
         if target.is_file() and target.read_bytes() == source.read_bytes():
             continue
-        with io.atomic_path(target) as tmp:
+        with fileio.atomic_path(target) as tmp:
             tmp.write_bytes(source.read_bytes())
     return meta

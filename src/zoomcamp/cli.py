@@ -21,20 +21,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from zoomcamp import datasets, io, modules, paths, settings
+from zoomcamp import datasets, fileio, modules, paths, settings
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.script import HelpFormatter  # noqa: F401  (the 08 scripts use cli.HelpFormatter)
 
 console = Console(stderr=True, soft_wrap=True)
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """argparse's defaults in ``--help``, except ``None``: a flag whose default is None
-    says in its own help what it falls back to (often a different value in fast mode)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None:
-            return action.help or ""
-        return super()._get_help_string(action)
 
 
 def _run_script(module: modules.Module, script: str, *args: str, capture: bool = False) -> str:
@@ -136,7 +127,7 @@ def _write_run_log(timings: dict[str, float]) -> None:
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "seconds": {name: round(secs, 1) for name, secs in timings.items()},
     }
-    path = io.write_json(paths.runs_dir() / f"reproduce-{stamp}.json", log)
+    path = fileio.write_json(paths.runs_dir() / f"reproduce-{stamp}.json", log)
     console.print(f"timings written to {path}")
 
 
@@ -158,7 +149,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
             _run_script(module, *step)
         if module.homework:
             result = _homework(module)
-            io.write_json(paths.reports_dir() / module.name / "homework.json", result)
+            fileio.write_json(paths.reports_dir() / module.name / "homework.json", result)
             results.append(result)
         _check_outputs(module, since_ns)
         timings[module.name] = time.perf_counter() - start

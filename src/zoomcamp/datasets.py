@@ -168,7 +168,7 @@ REGISTRY: dict[str, Dataset] = {
 # verified by digest), fetched by name like any dataset, and trusted on first use: the
 # digest seen on the first download is recorded next to the file and checked from then on
 # (:func:`zoomcamp.downloads.verify_file`); what else can be checked (the graph's I/O,
-# the image decodes) is checked by the code that uses them (``zoomcamp.hair_course``).
+# the image decodes) is checked by the code that uses them (``zoomcamp.hair.course``).
 _HAIRSTYLE = f"{_GH}/alexeygrigorev/large-datasets/releases/download/hairstyle"
 COURSE_ASSETS: dict[str, Dataset] = {
     d.name: d

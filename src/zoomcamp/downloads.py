@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm  # plain bars: notebooks here have no ipywidgets
 
-from zoomcamp import archives, io, paths, settings
+from zoomcamp import archives, fileio, paths, settings
 from zoomcamp.errors import ZoomcampError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def verify_file(ds: Dataset, path: Path) -> str:
     """Check size and digest of a plain file; return the digest. Archives skip the digest
     check (they are verified by layout) but the digest is still returned."""
     actual_size = path.stat().st_size
-    digest = io.sha256_file(path)
+    digest = fileio.sha256_file(path)
     if ds.is_archive:
         if digest not in ds.sha256:
             log.warning(
@@ -84,7 +84,7 @@ def _trust_on_first_use(ds: Dataset, digest: str) -> str:
         return digest
     log.warning("%s: no published digest; recording the first one seen, %s", ds.name, digest)
     pin.parent.mkdir(parents=True, exist_ok=True)
-    with io.atomic_open(pin) as fh:
+    with fileio.atomic_open(pin) as fh:
         fh.write(digest + "\n")
     return digest
 
@@ -176,7 +176,7 @@ def fetch_file(ds: Dataset, timeout: float = 60.0, force: bool = False) -> tuple
                 f"uv run zoomcamp datasets fetch --force {ds.name}"
             ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         _retrieve(ds, tmp, timeout)
         digest = verify_file(ds, tmp)
     log.info("%s: saved %s", ds.name, path)
@@ -199,7 +199,7 @@ def unpack_archive(ds: Dataset, force: bool = False) -> Path:
     try:
         archives.safe_extract(archive, tmp)
         counts = archives.verify_layout(tmp, ds.layout)
-        io.write_json(tmp / ".unpacked.json", {"archive_sha256": digest, "counts": counts})
+        fileio.write_json(tmp / ".unpacked.json", {"archive_sha256": digest, "counts": counts})
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)

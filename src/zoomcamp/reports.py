@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoomcamp import io, paths
+from zoomcamp import fileio, paths
 
 
 def report_path(module: str, name: str) -> Path:
@@ -14,7 +14,7 @@ def report_path(module: str, name: str) -> Path:
 
 def save_metrics(module: str, name: str, metrics: dict[str, Any]) -> Path:
     """Write ``reports/<module>/<name>.json`` atomically and return its path."""
-    return io.write_json(report_path(module, f"{name}.json"), metrics)
+    return fileio.write_json(report_path(module, f"{name}.json"), metrics)
 
 
 def save_figure(module: str, name: str, fig: Any, dpi: int = 110) -> Path:
@@ -22,7 +22,7 @@ def save_figure(module: str, name: str, fig: Any, dpi: int = 110) -> Path:
     import matplotlib.pyplot as plt
 
     path = report_path(module, f"{name}.png")
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     plt.close(fig)
     return path

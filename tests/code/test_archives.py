@@ -87,7 +87,7 @@ def test_unpack_verifies_layout_and_leaves_nothing_on_failure(tmp_path, monkeypa
 
 
 def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
-    from zoomcamp import io
+    from zoomcamp import fileio
 
     monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
     archive = _zip(tmp_path / "toy.zip", {"data/a/1.jpg": b"1"})
@@ -107,8 +107,8 @@ def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
         ),
     )
     calls = []
-    real = io.sha256_file
-    monkeypatch.setattr(io, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))
+    real = fileio.sha256_file
+    monkeypatch.setattr(fileio, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))
     datasets.unpack("toyzip")
     datasets.unpack("toyzip")
     assert len(calls) == 2  # hundreds of MB for the real archives: once per call, not twice

@@ -1,4 +1,4 @@
-"""zoomcamp.churn and zoomcamp.classification: churn data preparation, split, EDA helpers,
+"""zoomcamp.churn.model and zoomcamp.classification: churn data preparation, split, EDA helpers,
 the shared C tie-break and the checked model saver/loader, on small hand-made frames (no
 training on the real data here)."""
 
@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from zoomcamp import artifacts, churn, classification
+from zoomcamp import artifacts, classification
+from zoomcamp.churn import model as churn
 from zoomcamp.errors import ZoomcampError
 
 # The header of the Telco CSV (tests/data/test_churn_data.py checks the real file has it).

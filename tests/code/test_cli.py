@@ -88,7 +88,7 @@ SCRIPTS = _scripts()
 
 
 def test_the_scripts_are_found():
-    assert "08-deep-learning/train_pytorch.py" in SCRIPTS and "05-deployment/test.py" in SCRIPTS
+    assert "08-deep-learning/train_torch.py" in SCRIPTS and "05-deployment/test.py" in SCRIPTS
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

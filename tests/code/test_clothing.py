@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoomcamp import clothing
+from zoomcamp.clothing import lesson_keras as clothing
 from zoomcamp.errors import ZoomcampError
 
 SIZE = 75  # Xception's smallest input is 71x71; the lesson uses 150

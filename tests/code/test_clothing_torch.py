@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoomcamp import clothing_torch as ct
-from zoomcamp import clothing_torch_train as tr
+from zoomcamp.clothing import model_torch as ct
+from zoomcamp.clothing import train_torch as tr
 from zoomcamp.errors import ZoomcampError
 
 PER_CLASS = {"train": 3, "validation": 2, "test": 1}
@@ -126,7 +126,7 @@ def test_augment_keeps_shape_and_changes_pixels():
 
 
 def test_checkpoint_holds_the_best_val_accuracy(data, tmp_path):
-    from zoomcamp import clothing_torch_lesson as lesson
+    from zoomcamp.clothing import lesson_torch as lesson
 
     backbone, extractor, data = data
     hp = {"lr": 0.05, "inner_size": 0, "dropout": 0.0}
@@ -215,7 +215,7 @@ def test_script_errors_are_one_line(capsys):
 
     from zoomcamp import paths
 
-    script = runpy.run_path(str(paths.REPO_ROOT / "08-deep-learning" / "clothing_pytorch.py"))
+    script = runpy.run_path(str(paths.REPO_ROOT / "08-deep-learning" / "clothing_torch.py"))
     with pytest.raises(SystemExit) as exit_info:
         script["main"](["--threads", "0"])
     assert exit_info.value.code == 2

@@ -1,5 +1,5 @@
 """05-deployment: the locks (no scikit-learn), the image recipe, the portable model
-(``zoomcamp.churn.portable`` -> ``model.json`` -> ``FastScorer``) and the scorer's maths on
+(``zoomcamp.churn.model.portable`` -> ``model.json`` -> ``FastScorer``) and the scorer's maths on
 small cases against scikit-learn."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import churn, paths
+from zoomcamp import paths
+from zoomcamp.churn import model as churn
 from zoomcamp.errors import ZoomcampError
 
 MODULE = paths.module_dir("05-deployment")

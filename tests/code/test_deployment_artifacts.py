@@ -20,7 +20,8 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import artifacts, churn, paths
+from zoomcamp import artifacts, paths
+from zoomcamp.churn import model as churn
 
 MODULE = paths.module_dir("05-deployment")
 BUILD = MODULE / "build_model.py"

@@ -17,8 +17,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import churn, churn_lessons, leads, paths
 from zoomcamp import metrics as ev
+from zoomcamp import paths
+from zoomcamp.churn import lessons as churn_lessons
+from zoomcamp.churn import model as churn
+from zoomcamp.leads import data as leads
 
 
 def _random(seed, n, ties=None):

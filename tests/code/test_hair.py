@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoomcamp import hair, hair_model, hair_train
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_keras as hair_model
+from zoomcamp.hair import train_keras as hair_train
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

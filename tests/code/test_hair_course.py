@@ -1,4 +1,4 @@
-"""The course's homework-09 assets (``zoomcamp.hair_course``): registered with their real
+"""The course's homework-09 assets (``zoomcamp.hair.course``): registered with their real
 URLs, trusted on first use (the first digest is recorded, a later different one refused),
 checked by their interface; and the homework's NEAREST preprocessing by hand."""
 
@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoomcamp import datasets, downloads, hair_course, hair_model
+from zoomcamp import datasets, downloads
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import course as hair_course
+from zoomcamp.hair import model_keras as hair_model
 
 BODY = b"first version of the file"
 

@@ -1,4 +1,4 @@
-"""08-deep-learning, PyTorch track (``zoomcamp.hair_torch``): the network is the homework's
+"""08-deep-learning, PyTorch track (``zoomcamp.hair.model_torch``): the network is the homework's
 (parameter count by formula, same values and gradients as the plain Conv -> ReLU -> MaxPool
 stack), the decode-once pipeline equals torchvision's PIL transforms, the augmentation
 draws new parameters per image, and two runs give the same history."""
@@ -12,7 +12,9 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms as T
 
-from zoomcamp import hair, hair_torch, hair_torch_train
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_torch as hair_torch
+from zoomcamp.hair import train_torch as hair_torch_train
 
 
 def _image(seed: int, size=(317, 241)) -> Image.Image:

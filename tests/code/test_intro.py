@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoomcamp import intro
+from zoomcamp.cars import intro
 
 SHAPES = [(1, 1, 1), (1, 5, 1), (5, 1, 5), (1, 4, 6), (6, 4, 1), (3, 3, 3), (2, 7, 4), (9, 2, 5)]
 

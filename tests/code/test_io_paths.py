@@ -8,13 +8,13 @@ import os
 import numpy as np
 import pytest
 
-from zoomcamp import io, paths, reports
+from zoomcamp import fileio, paths, reports
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "metrics.json"
-    io.write_json(target, {"rmse": 1.0})
-    with pytest.raises(RuntimeError), io.atomic_open(target) as fh:
+    fileio.write_json(target, {"rmse": 1.0})
+    with pytest.raises(RuntimeError), fileio.atomic_open(target) as fh:
         fh.write('{"rmse": ')
         raise RuntimeError("crash half-way")
     assert json.loads(target.read_text()) == {"rmse": 1.0}
@@ -24,14 +24,14 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
 def test_written_files_get_the_umask_mode_not_0600(tmp_path):
     mask = os.umask(0o022)
     try:
-        path = io.write_json(tmp_path / "m.json", {})
+        path = fileio.write_json(tmp_path / "m.json", {})
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_write_json_handles_numpy(tmp_path):
-    path = io.write_json(tmp_path / "a" / "m.json", {"x": np.float32(0.5), "v": np.arange(3)})
+    path = fileio.write_json(tmp_path / "a" / "m.json", {"x": np.float32(0.5), "v": np.arange(3)})
     assert json.loads(path.read_text()) == {"x": 0.5, "v": [0, 1, 2]}
 
 
@@ -40,7 +40,7 @@ def test_sha256_matches_hashlib(tmp_path):
 
     data = os.urandom(3 << 20)  # spans several read chunks
     (tmp_path / "blob").write_bytes(data)
-    assert io.sha256_file(tmp_path / "blob") == hashlib.sha256(data).hexdigest()
+    assert fileio.sha256_file(tmp_path / "blob") == hashlib.sha256(data).hexdigest()
 
 
 def test_paths_are_anchored_at_the_repo_not_the_cwd(tmp_path, monkeypatch):

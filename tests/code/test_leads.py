@@ -1,4 +1,4 @@
-"""zoomcamp.leads: the lead-scoring helpers of the 03/04 homework on small hand-made frames."""
+"""zoomcamp.leads.data: the lead-scoring helpers of the 03/04 homework on small hand-made frames."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import churn, classification, leads
+from zoomcamp import classification
+from zoomcamp.churn import model as churn
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.leads import data as leads
 
 PAIRS = [
     ("interaction_count", "lead_score"),

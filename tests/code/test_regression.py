@@ -12,8 +12,8 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import mean_squared_error
 
 from zoomcamp import artifacts
-from zoomcamp import regression as reg
-from zoomcamp import regression_forms as forms
+from zoomcamp.cars import regression as reg
+from zoomcamp.cars import regression_forms as forms
 from zoomcamp.errors import ZoomcampError
 
 

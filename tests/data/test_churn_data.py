@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from zoomcamp import churn, datasets
+from zoomcamp import datasets
+from zoomcamp.churn import model as churn
 
 RAW_COLUMNS = [
     "customerID", "gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoomcamp import datasets, intro, modules, paths
+from zoomcamp import datasets, modules, paths
+from zoomcamp.cars import intro
 
 NAMED_COLUMNS = {
     "origin",

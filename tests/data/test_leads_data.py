@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from zoomcamp import datasets, leads
+from zoomcamp import datasets
+from zoomcamp.leads import data as leads
 
 
 def test_raw_lead_scoring_shape_and_gaps():

@@ -9,9 +9,10 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 
-from zoomcamp import datasets, fuel
-from zoomcamp import regression as reg
-from zoomcamp import regression_forms as forms
+from zoomcamp import datasets
+from zoomcamp.cars import fuel
+from zoomcamp.cars import regression as reg
+from zoomcamp.cars import regression_forms as forms
 
 CAR_PRICE_COLUMNS = [
     "make",

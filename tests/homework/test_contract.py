@@ -22,11 +22,11 @@ IDS = [m.name for m in WITH_HOMEWORK]
 # 08 answers from the committed PyTorch training history: the suite never trains 20 full
 # epochs (the Keras variant is read from the committed Keras history by homework.py itself).
 EXTRA_ARGS = {
-    "08-deep-learning": ["--history", "reports/08-deep-learning/hair-pytorch-history.json"],
+    "08-deep-learning": ["--history", "reports/08-deep-learning/hair-torch-history.json"],
 }
 
 # Homeworks that need a model in the scratch models folder first: the fixture that makes it.
-NEEDS_MODEL = {"09-serverless": "hair_pytorch_onnx"}
+NEEDS_MODEL = {"09-serverless": "hair_torch_onnx"}
 
 # Answers that come from a model the suite trains with tiny settings (ZOOMCAMP_FAST=1),
 # so they cannot equal the full run's; each one's value is still checked by the contract.

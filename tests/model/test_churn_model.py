@@ -21,7 +21,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import artifacts, churn, churn_lessons, datasets, paths
+from zoomcamp import artifacts, datasets, paths
+from zoomcamp.churn import lessons as churn_lessons
+from zoomcamp.churn import model as churn
 
 TRAIN = paths.module_dir("03-classification") / "train.py"
 

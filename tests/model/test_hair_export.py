@@ -1,5 +1,5 @@
 """08-deep-learning: a hair model trained on a small real subset, exported to ONNX by
-``export.py``, agrees with Keras on real test images; names, shapes and metadata are what
+``export_keras.py``, agrees with Keras on real test images; names, shapes and metadata are what
 09-serverless expects."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import sys
 import numpy as np
 import pytest
 
-from zoomcamp import artifacts, hair, hair_train, io, paths
+from zoomcamp import artifacts, fileio, paths
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import train_keras as hair_train
 
 pytestmark = pytest.mark.slow
 
-EXPORT = paths.module_dir("08-deep-learning") / "export.py"
+EXPORT = paths.module_dir("08-deep-learning") / "export_keras.py"
 
 
 def run_export(*args: str) -> subprocess.CompletedProcess:
@@ -55,7 +57,7 @@ def test_training_writes_one_verified_model_folder(trained):
     assert result["n_train"] == 40 and result["n_test"] == 40
     meta = artifacts.verify(model_dir)
     assert set(meta["files"]) == {"hair-model.keras", "history.json"}
-    assert meta["files"]["hair-model.keras"] == io.sha256_file(model_dir / "hair-model.keras")
+    assert meta["files"]["hair-model.keras"] == fileio.sha256_file(model_dir / "hair-model.keras")
     history = json.loads((model_dir / "history.json").read_text())
     assert history["history"] == result["history"] and len(history["seconds"]) == 2
     assert "seconds" not in result  # the report's copy carries no timings
@@ -79,7 +81,7 @@ def test_onnx_names_shapes_and_metadata(trained, exported):
     assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 13
     assert sorted(p.name for p in out.iterdir()) == ["hair_classifier.onnx", "metadata.json"]
-    assert meta["name"] == "hair-onnx"
+    assert meta["name"] == "hair-keras-onnx"
     assert (meta["input_name"], meta["output_name"]) == ("input", "output")
     assert meta["input_shape"] == [None, 3, 200, 200] and meta["output"] == "logit"
     assert meta["classes"] == ["curly", "straight"] and meta["positive_class"] == "straight"
@@ -88,7 +90,7 @@ def test_onnx_names_shapes_and_metadata(trained, exported):
     assert (pre["size"], pre["resample"], pre["layout"]) == ([200, 200], "nearest", "NCHW")
     assert pre["scale"] == pytest.approx(1 / 255)
     source = artifacts.read(trained[0])
-    assert meta["source"] == {"name": "hair", "files": source["files"]}
+    assert meta["source"] == {"name": "hair-keras", "files": source["files"]}
     assert meta["data"] == source["data"]
 
 
@@ -137,7 +139,7 @@ def test_export_without_a_model_says_how_to_make_one(tmp_path):
 
 # ---------------------------------------------------------------- the PyTorch export
 
-EXPORT_TORCH = paths.module_dir("08-deep-learning") / "export_pytorch.py"
+EXPORT_TORCH = paths.module_dir("08-deep-learning") / "export_torch.py"
 
 
 def _run_torch_export(*args: str) -> subprocess.CompletedProcess:
@@ -150,8 +152,8 @@ def _run_torch_export(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_pytorch_export_refuses_a_changed_model(hair_pytorch_onnx, tmp_path):
-    from zoomcamp import hair_torch
+def test_pytorch_export_refuses_a_changed_model(hair_torch_onnx, tmp_path):
+    from zoomcamp.hair import model_torch as hair_torch
 
     source = paths.model_dir(hair_torch.NAME)
     shutil.copytree(source, tmp_path / "model")
@@ -166,10 +168,10 @@ def test_pytorch_export_refuses_a_changed_model(hair_pytorch_onnx, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_pytorch_export_metadata_matches_the_keras_interface(hair_pytorch_onnx):
-    from zoomcamp import hair_model
+def test_pytorch_export_metadata_matches_the_keras_interface(hair_torch_onnx):
+    from zoomcamp.hair import model_keras as hair_model
 
-    meta = artifacts.verify(hair_pytorch_onnx)
+    meta = artifacts.verify(hair_torch_onnx)
     keras_side = hair_model.onnx_interface()
     for key in ("input_name", "output_name", "input_shape", "output_shape", "output", "classes"):
         assert meta[key] == keras_side[key], key

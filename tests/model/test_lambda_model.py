@@ -1,8 +1,8 @@
 """09-serverless: the Lambda function computes what 08-deep-learning's models compute (Keras
 export below; the PyTorch export, which the image ships by default, at the end).
 
-The model comes the way the image gets it: 08's ``train.py`` and ``export.py`` write
-``models/hair/`` and ``models/hair-onnx/`` (the scratch models folder, fast settings; reused
+The model comes the way the image gets it: 08's ``train_keras.py`` and ``export_keras.py`` write
+``models/hair-keras/`` and ``models/hair-keras-onnx/`` (the scratch models folder, fast settings; reused
 while it verifies), and 09's build step copies the export into a build context.
 
 - preprocessing, configured only from the export's ``metadata.json``, equals 08's
@@ -25,7 +25,10 @@ import pytest
 import service_files
 from PIL import Image
 
-from zoomcamp import artifacts, datasets, hair, hair_model, hair_torch, paths
+from zoomcamp import artifacts, datasets, paths
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_keras as hair_model
+from zoomcamp.hair import model_torch as hair_torch
 
 hl = service_files.load("09-serverless", "hair_lambda")
 build = service_files.load("09-serverless", "build")
@@ -59,8 +62,8 @@ def exported(tmp_path_factory):
         if source["files"] != artifacts.verify(keras_dir)["files"]:
             raise artifacts.ArtifactError("the export is not from the current Keras model")
     except artifacts.ArtifactError:
-        _run("train.py")
-        _run("export.py")
+        _run("train_keras.py")
+        _run("export_keras.py")
     context = build.prepare_context(tmp_path_factory.mktemp("lambda-context"), onnx_dir)
     return keras_dir, context / "model" / hair_model.ONNX_FILE
 
@@ -177,9 +180,9 @@ def test_repo_model_equals_its_keras_source(test_images):
 
 
 @pytest.fixture(scope="module")
-def torch_exported(hair_pytorch_onnx, tmp_path_factory):
+def torch_exported(hair_torch_onnx, tmp_path_factory):
     """(PyTorch model folder, ONNX path in a build context made by 09's default build)."""
-    assert build.source_model_dir() == hair_pytorch_onnx  # the image ships PyTorch by default
+    assert build.source_model_dir() == hair_torch_onnx  # the image ships PyTorch by default
     context = build.prepare_context(tmp_path_factory.mktemp("lambda-torch"))
     return paths.model_dir(hair_torch.NAME), context / "model" / hair_torch.ONNX_FILE
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from zoomcamp import artifacts, modules, paths
-from zoomcamp import regression as reg
+from zoomcamp.cars import regression as reg
 
 MODULE = modules.load(paths.module_dir("02-regression"))
 

@@ -27,8 +27,8 @@ TRAINED_IN_FAST_MODE = {
     "05-deployment/service.ipynb",  # serves the suite's fast-trained churn model
     "08-deep-learning/homework.ipynb",  # the PyTorch track, as the 2025 homework sets it
     "08-deep-learning/homework-keras.ipynb",  # the same homework, the Keras variant
+    "08-deep-learning/clothing-keras.ipynb",
     "08-deep-learning/clothing.ipynb",
-    "08-deep-learning/clothing-pytorch.ipynb",
     "09-serverless/lambda.ipynb",
 }
 

@@ -18,7 +18,8 @@ import pytest
 import service_files
 from fastapi.testclient import TestClient
 
-from zoomcamp import churn, paths
+from zoomcamp import paths
+from zoomcamp.churn import model as churn
 
 predict = service_files.load("05-deployment", "predict")  # puts 05-deployment on sys.path
 EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]

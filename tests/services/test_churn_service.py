@@ -26,7 +26,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import churn
+from zoomcamp.churn import model as churn
 
 predict = service_files.load("05-deployment", "predict")
 scoring = service_files.load("05-deployment", "churn_scoring")

@@ -1,7 +1,7 @@
 """09-serverless: build the Lambda image, run it with the emulator, invoke it with test.py.
 
 The build context is a scratch copy of ``09-serverless/`` made by its build step, holding
-08's export of this test run (``models/hair-onnx/`` in the scratch models folder) when it
+08's export of this test run (``models/hair-keras-onnx/`` in the scratch models folder) when it
 exists, else the tiny stand-in model of the same interface. The container always goes,
 whatever the test's outcome.
 """
@@ -21,7 +21,8 @@ import service_files
 from PIL import Image
 from ports import free_port
 
-from zoomcamp import artifacts, datasets, hair_model, paths
+from zoomcamp import artifacts, datasets, paths
+from zoomcamp.hair import model_keras as hair_model
 
 pytestmark = pytest.mark.docker
 

@@ -241,7 +241,7 @@ def test_client_events(tmp_path, jpeg_bytes):
 def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
     from zoomcamp.errors import ZoomcampError
 
-    source = tmp_path / "hair-onnx"
+    source = tmp_path / "hair-keras-onnx"
     build.write_tiny_model(source)
     with pytest.raises(ZoomcampError, match="tiny test stand-in"):
         build.prepare_context(tmp_path / "ctx", source)
@@ -257,8 +257,8 @@ def test_build_refuses_a_model_that_does_not_match_its_metadata(tmp_path):
 def test_build_ships_the_pytorch_export_by_default_and_keras_on_request():
     from zoomcamp.errors import ZoomcampError
 
-    assert build.source_model_dir() == paths.model_dir("hair-pytorch-onnx")
-    assert build.source_model_dir("keras") == paths.model_dir("hair-onnx")
+    assert build.source_model_dir() == paths.model_dir("hair-torch-onnx")
+    assert build.source_model_dir("keras") == paths.model_dir("hair-keras-onnx")
     with pytest.raises(ZoomcampError, match="unknown model"):
         build.source_model_dir("tflite")
 

@@ -36,7 +36,8 @@ from cfnlint.decode import decode
 from PIL import Image
 from ports import free_port
 
-from zoomcamp import artifacts, datasets, hair_model, paths
+from zoomcamp import artifacts, datasets, paths
+from zoomcamp.hair import model_keras as hair_model
 
 SAM = Path(sys.executable).with_name("sam")
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")

@@ -1,8 +1,8 @@
 """Module 02: linear regression from scratch, as in the car-price lesson.
 
 Imported as ``from zoomcamp import regression`` by ``02-regression/train.py``, the
-notebooks, the tests, :mod:`zoomcamp.fuel` (the homework) and
-:mod:`zoomcamp.regression_forms` (the loop and dot-product forms that come first in the
+notebooks, the tests, :mod:`zoomcamp.cars.fuel` (the homework) and
+:mod:`zoomcamp.cars.regression_forms` (the loop and dot-product forms that come first in the
 lesson): normalising the data, the seed-based 60/20/20 split, the normal equation (with
 the lesson's regularisation ``XᵀX + r·I``), RMSE, the lesson's feature preparation, the
 figures ``train.py`` saves and the saved model ``models/car-price/`` (a
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zoomcamp import artifacts, datasets, io
+from zoomcamp import artifacts, datasets, fileio
 from zoomcamp.errors import ZoomcampError
 
 BASE = ["engine_hp", "engine_cylinders", "highway_mpg", "city_mpg", "popularity"]
@@ -275,7 +275,7 @@ def save_model(
     if len(names) != len(w):
         raise ValueError(f"{len(w)} weights for {len(names)} features")
     model = {"w0": float(w0), "w": w.tolist(), "features": names, "spec": spec.to_dict()}
-    io.write_json(folder / MODEL_FILE, model)
+    fileio.write_json(folder / MODEL_FILE, model)
     artifacts.save(
         folder,
         name=MODEL_NAME,

@@ -1,7 +1,7 @@
-"""uv run python 08-deep-learning/export.py [--model-dir models/hair] [--output-dir models/hair-onnx]
+"""uv run python 08-deep-learning/export_keras.py [--model-dir models/hair-keras] [--output-dir models/hair-keras-onnx]
 
-Exports the trained hair-type Keras model (``models/hair/``, verified against its metadata)
-to ONNX in ``models/hair-onnx/``: ``hair_classifier.onnx`` (input ``input`` float32
+Exports the trained hair-type Keras model (``models/hair-keras/``, verified against its metadata)
+to ONNX in ``models/hair-keras-onnx/``: ``hair_classifier.onnx`` (input ``input`` float32
 [N, 3, 200, 200], channels first like the course's PyTorch model, transposed to NHWC inside
 the graph; output ``output`` [N, 1], the raw logit, sigmoid = P(straight)) and
 ``metadata.json`` (``zoomcamp.artifacts``: digests, versions, the source model's digests, and
@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, cli, hair, hair_model, io, paths
+from zoomcamp import artifacts, cli, fileio, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_keras as hair_model
 
 log = logging.getLogger("hair.export")
 OPSET = 17
@@ -78,7 +80,7 @@ def export(model_dir: Path, output_dir: Path, n_check: int = 16) -> dict:
             f"ONNX Runtime and Keras disagree: max |logit diff| {diff:.3g} > {TOLERANCE}"
         )
     (output_dir / artifacts.METADATA_FILE).unlink(missing_ok=True)
-    with io.atomic_path(output_dir / hair_model.ONNX_FILE) as tmp:
+    with fileio.atomic_path(output_dir / hair_model.ONNX_FILE) as tmp:
         tmp.write_bytes(data)
     out = artifacts.save(
         output_dir,
@@ -111,7 +113,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
     parser.add_argument("--model-dir", type=Path, default=None, help="default: models/hair")
-    parser.add_argument("--output-dir", type=Path, default=None, help="default: models/hair-onnx")
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="default: models/hair-keras-onnx"
+    )
     parser.add_argument(
         "--check-images", type=int, default=16, help="test images for the ONNX vs Keras check"
     )

@@ -1,8 +1,8 @@
 """Hair type in PyTorch: the homework's training loop (10 plain + 10 augmented epochs of the
-same model, tested after each), the model folder ``models/hair-pytorch/`` it writes and the
-reports ``hair-pytorch-history.json`` (no timings) and ``hair-pytorch-curves.png``. The model,
-data and transforms are :mod:`zoomcamp.hair_torch`; the history is read and answered with
-:mod:`zoomcamp.hair_train`'s helpers (same keys as the Keras track).
+same model, tested after each), the model folder ``models/hair-torch/`` it writes and the
+reports ``hair-torch-history.json`` (no timings) and ``hair-torch-curves.png``. The model,
+data and transforms are :mod:`zoomcamp.hair.model_torch`; the history is read and answered with
+:mod:`zoomcamp.hair.train_keras`'s helpers (same keys as the Keras track).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, hair_torch, hair_train, io, paths, reports, settings
+from zoomcamp import artifacts, fileio, paths, reports, settings
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_torch as hair_torch
+from zoomcamp.hair import train_keras as hair_train
 
 log = logging.getLogger("hair.torch")
 
@@ -112,7 +115,7 @@ def train(
     write_reports: bool | None = None,
     threads: int = hair_torch.THREADS,
 ) -> dict:
-    """Train, save ``models/hair-pytorch/`` (the final epoch's state dict: no selection on
+    """Train, save ``models/hair-torch/`` (the final epoch's state dict: no selection on
     test), and return the history. Reports are written for the full run and in fast mode
     (whose reports folder is the scratch one); timings go to the model folder and the runs
     folder only."""
@@ -163,9 +166,9 @@ def train(
     # random; from a buffer the bytes depend on the weights only
     buffer = BytesIO()
     torch.save(model.state_dict(), buffer)
-    with io.atomic_path(out_dir / hair_torch.MODEL_FILE) as tmp:
+    with fileio.atomic_path(out_dir / hair_torch.MODEL_FILE) as tmp:
         tmp.write_bytes(buffer.getvalue())
-    io.write_json(out_dir / hair_torch.HISTORY_FILE, {**result, "seconds": seconds})
+    fileio.write_json(out_dir / hair_torch.HISTORY_FILE, {**result, "seconds": seconds})
     artifacts.save(
         out_dir,
         name=hair_torch.NAME,
@@ -184,15 +187,15 @@ def train(
         skipped=data.skipped,
         epochs_trained=len(seconds),
     )
-    io.write_json(
-        paths.runs_dir() / "hair-pytorch-seconds.json",
+    fileio.write_json(
+        paths.runs_dir() / "hair-torch-seconds.json",
         {"config": config, "seconds": seconds, "median": float(np.median(seconds))},
     )
     if write_reports:
-        reports.save_metrics(hair.MODULE, "hair-pytorch-history", result)
+        reports.save_metrics(hair.MODULE, "hair-torch-history", result)
         fig = hair_train.curves_figure(result)
         fig.suptitle(f"Hair type CNN, PyTorch: {result['n_train']} train / {result['n_test']} test")
-        reports.save_figure(hair.MODULE, "hair-pytorch-curves", fig)
+        reports.save_figure(hair.MODULE, "hair-torch-curves", fig)
     log.info(
         "final test accuracy %.4f; median %.2f s/epoch; saved %s",
         metrics["final_test_accuracy"],

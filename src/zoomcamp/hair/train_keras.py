@@ -1,6 +1,6 @@
-"""Hair type (curly vs straight): training the homework CNN of :mod:`zoomcamp.hair_model` on
-the arrays of :mod:`zoomcamp.hair` (10 plain + 10 augmented epochs, tested after each), the
-model folder ``models/hair/`` it writes, the recorded history the homework is answered from,
+"""Hair type (curly vs straight): training the homework CNN of :mod:`zoomcamp.hair.model_keras` on
+the arrays of :mod:`zoomcamp.hair.data` (10 plain + 10 augmented epochs, tested after each), the
+model folder ``models/hair-keras/`` it writes, the recorded history the homework is answered from,
 and the training-curve figure.
 """
 
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, io, paths, reports, settings
+from zoomcamp import artifacts, fileio, paths, reports, settings
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.hair_model import (
+from zoomcamp.hair import data as hair
+from zoomcamp.hair.model_keras import (
     HISTORY_FILE,
     MODEL_FILE,
     NAME,
@@ -81,8 +82,8 @@ def train(
 ) -> dict:
     """Train ``epochs`` plain then ``augmented_epochs`` augmented epochs, testing after each;
     save the best epoch's model, ``history.json`` and the metadata in ``out_dir`` (default
-    ``models/hair/``); return the history. Reports (``hair-history.json``, without timings,
-    and ``hair-curves.png``) are written by default for the full run and in fast mode (whose
+    ``models/hair-keras/``); return the history. Reports (``hair-keras-history.json``, without timings,
+    and ``hair-keras-curves.png``) are written by default for the full run and in fast mode (whose
     reports folder is the scratch one)."""
     full = (epochs, augmented_epochs, limit) == (hair.EPOCHS, hair.AUGMENTED_EPOCHS, None)
     out_dir = paths.model_dir(NAME) if out_dir is None else Path(out_dir)
@@ -150,7 +151,7 @@ def train(
     # an interrupted save leaves a folder without metadata: incomplete, never half-verified
     (out_dir / artifacts.METADATA_FILE).unlink(missing_ok=True)
     save_keras(model, out_dir / MODEL_FILE)
-    io.write_json(out_dir / HISTORY_FILE, {**result, "seconds": state["seconds"]})
+    fileio.write_json(out_dir / HISTORY_FILE, {**result, "seconds": state["seconds"]})
     artifacts.save(
         out_dir,
         name=NAME,
@@ -171,8 +172,8 @@ def train(
         epochs_trained=done,
     )
     if write_reports:  # deterministic: no timings (they stay in the model folder)
-        reports.save_metrics(hair.MODULE, "hair-history", result)
-        reports.save_figure(hair.MODULE, "hair-curves", curves_figure(result))
+        reports.save_metrics(hair.MODULE, "hair-keras-history", result)
+        reports.save_figure(hair.MODULE, "hair-keras-curves", curves_figure(result))
     log.info(
         "best test accuracy %.4f at epoch %d; saved %s",
         metrics["best_test_accuracy"],
@@ -197,7 +198,7 @@ def wanted_config() -> dict:
 
 
 def read_history(path: Path) -> dict:
-    """A recorded history: ``train.py``'s ``history.json`` or the ``hair-history.json`` report."""
+    """A recorded history: ``train_keras.py``'s ``history.json`` or the ``hair-keras-history.json`` report."""
     try:
         result = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

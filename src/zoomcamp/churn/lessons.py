@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from zoomcamp import churn, classification, metrics
+from zoomcamp import classification, metrics
+from zoomcamp.churn import model as churn
 
 SMALL_FEATURES = ["contract", "tenure", "monthlycharges"]
 CUSTOMER = 10  # the test customer the 03 lesson scores

@@ -1,12 +1,12 @@
-"""uv run python 08-deep-learning/train.py
+"""uv run python 08-deep-learning/train_keras.py
 
 Trains the homework's hair-type CNN: 10 epochs on the plain training set, then 10 more
 epochs of the same model with augmentation, evaluating on test after every epoch.
-Writes ``models/hair/`` (``zoomcamp.artifacts``): ``hair-model.keras`` (the epoch with the
+Writes ``models/hair-keras/`` (``zoomcamp.artifacts``): ``hair-model.keras`` (the epoch with the
 best test accuracy), ``history.json`` (per epoch: loss, accuracy, val_loss, val_accuracy,
 seconds) and ``metadata.json`` (digests, versions, data digest, config, metrics). The full
-run also writes ``reports/08-deep-learning/hair-history.json`` (no timings) and
-``hair-curves.png``. ZOOMCAMP_FAST=1 trains a tiny setting (60 images, 1 + 1 epochs) into
+run also writes ``reports/08-deep-learning/hair-keras-history.json`` (no timings) and
+``hair-keras-curves.png``. ZOOMCAMP_FAST=1 trains a tiny setting (60 images, 1 + 1 epochs) into
 ``.fast/``. Keras' progress output goes to stderr.
 """
 
@@ -16,8 +16,10 @@ import argparse
 import logging
 import sys
 
-from zoomcamp import cli, hair, hair_train
+from zoomcamp import cli
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import train_keras as hair_train
 
 
 def main(argv: list[str] | None = None) -> None:

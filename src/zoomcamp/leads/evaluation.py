@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoomcamp import classification, homework, leads
+from zoomcamp import classification, homework
+from zoomcamp.leads import data as leads
 from zoomcamp.metrics import cross_validate, rates_table, roc_auc
 
 SEED = 1

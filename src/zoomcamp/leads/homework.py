@@ -9,7 +9,8 @@ both, both are recorded as variants, and ``option`` follows lbfgs (see ``NOTE``)
 
 from __future__ import annotations
 
-from zoomcamp import classification, homework, leads
+from zoomcamp import classification, homework
+from zoomcamp.leads import data as leads
 
 SEED = 42
 OPTIONS_Q1 = ["NA", "technology", "healthcare", "retail"]

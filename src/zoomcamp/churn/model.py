@@ -10,7 +10,7 @@ its image, and its own reader checks the same metadata. The service loads only
 weights, vocabulary, allowed values, threshold), so nothing is executed on load and its
 image needs neither scikit-learn nor pickle; ``model.bin`` stays for the lessons::
 
-    from zoomcamp import churn
+    from zoomcamp.churn import model as churn
     pipeline, metadata = churn.load_model()          # models/churn/, verified first
     pipeline.predict_proba([customer])[0, 1]
 """
@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.metrics import mutual_info_score
 from sklearn.pipeline import Pipeline
 
-from zoomcamp import artifacts, classification, datasets, io, metrics, paths
+from zoomcamp import artifacts, classification, datasets, fileio, metrics, paths
 from zoomcamp.classification import converged
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.settings import fast_mode
@@ -94,7 +94,7 @@ def load_data(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def data_sha256(path: Path | str | None = None) -> str:
-    return io.sha256_file(path if path is not None else datasets.fetch(DATASET))
+    return fileio.sha256_file(path if path is not None else datasets.fetch(DATASET))
 
 
 def split(df: pd.DataFrame, seed: int = SEED) -> dict[str, pd.DataFrame]:
@@ -288,9 +288,9 @@ def save_model(
     (:func:`zoomcamp.artifacts.save`, scikit-learn's version recorded) and return it."""
     folder = Path(folder)
     exported = portable(pipeline, categories)
-    with io.atomic_path(folder / MODEL_FILE) as tmp, open(tmp, "wb") as fh:
+    with fileio.atomic_path(folder / MODEL_FILE) as tmp, open(tmp, "wb") as fh:
         pickle.dump(pipeline, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    io.write_json(folder / PORTABLE_FILE, exported)
+    fileio.write_json(folder / PORTABLE_FILE, exported)
     return artifacts.save(
         folder,
         name=MODEL_NAME,

@@ -202,7 +202,7 @@ def best_checkpoint(path: Path):
     ``ModelCheckpoint(monitor="val_accuracy", save_best_only=True)`` but written atomically."""
     import keras
 
-    from zoomcamp.hair_model import save_keras
+    from zoomcamp.hair.model_keras import save_keras
 
     class BestCheckpoint(keras.callbacks.Callback):
         def __init__(self):

@@ -1,5 +1,5 @@
 """Training the clothing head in PyTorch (the 2025 lesson's loop) on the blocks of
-:mod:`zoomcamp.clothing_torch`: the frozen backbone as a feature extractor (PyTorch or its
+:mod:`zoomcamp.clothing.model_torch`: the frozen backbone as a feature extractor (PyTorch or its
 ONNX export in ONNX Runtime), the features cached once, fresh heads trained on them for the
 sweeps, epochs on augmented images, the checkpoint and the checked ONNX export.
 """
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoomcamp import clothing_torch as ct
-from zoomcamp import io
+from zoomcamp import fileio
+from zoomcamp.clothing import model_torch as ct
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("clothing.torch")
@@ -270,7 +270,7 @@ def linear_probe(data: Data, random_extractor, n_train: int) -> dict:
 
 
 def save_checkpoint(path, model: nn.Module, epoch: int, val_accuracy: float, config: dict):
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         torch.save(
             {
                 "state_dict": model.state_dict(),

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, hair, paths
+from zoomcamp import datasets, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import data as hair
 
 MODEL, MODEL_DATA, IMAGE = "hair-classifier-v1", "hair-classifier-v1-data", "hair-test-image"
 INPUT_NAME, OUTPUT_NAME = "input", "output"

@@ -1,7 +1,7 @@
 """Hair type (curly vs straight): the homework CNN in Keras 3, its augmentation, the tf.data
-pipeline, and the model folder ``models/hair/`` (:mod:`zoomcamp.artifacts`) with the ONNX
+pipeline, and the model folder ``models/hair-keras/`` (:mod:`zoomcamp.artifacts`) with the ONNX
 interface 09-serverless relies on. The data side (decoding, preprocessing, the array cache)
-is :mod:`zoomcamp.hair`; training is :mod:`zoomcamp.hair_train`.
+is :mod:`zoomcamp.hair.data`; training is :mod:`zoomcamp.hair.train_keras`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, hair, io, native_logs, paths
-from zoomcamp.hair import (
+from zoomcamp import artifacts, fileio, native_logs, paths
+from zoomcamp.hair import data as hair
+from zoomcamp.hair.data import (
     BATCH_SIZE,
     CROP_RATIO,
     CROP_SCALE,
@@ -177,9 +178,9 @@ def configure_tf(threads: int | None = None, deterministic: bool = True) -> None
 
 # ---------------------------------------------------------------- the model folder
 
-NAME, MODEL_FILE, HISTORY_FILE = "hair", "hair-model.keras", "history.json"
-# The ONNX export (08-deep-learning/export.py): what 09-serverless copies into its image.
-ONNX_NAME, ONNX_FILE = "hair-onnx", "hair_classifier.onnx"
+NAME, MODEL_FILE, HISTORY_FILE = "hair-keras", "hair-model.keras", "history.json"
+# The ONNX export (08-deep-learning/export_keras.py): what 09-serverless copies into its image.
+ONNX_NAME, ONNX_FILE = "hair-keras-onnx", "hair_classifier.onnx"
 INPUT_NAME, OUTPUT_NAME = "input", "output"
 
 
@@ -226,11 +227,11 @@ def write_stand_in(out_dir: Path) -> Path:
     onnx.checker.check_model(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / ONNX_FILE
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
     artifacts.save(
         out_dir,
-        name="hair-onnx-tiny",
+        name="hair-keras-onnx-tiny",
         files=[path.name],
         packages=("onnx",),
         tiny_stand_in=True,
@@ -262,7 +263,7 @@ def save_keras(model, path: Path) -> Path:
 
 
 def load_model(folder: Path | None = None):
-    """(Keras model, metadata) of a verified model folder (default ``models/hair/``)."""
+    """(Keras model, metadata) of a verified model folder (default ``models/hair-keras/``)."""
     import keras
 
     folder = paths.model_dir(NAME) if folder is None else Path(folder)

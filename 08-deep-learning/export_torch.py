@@ -1,10 +1,10 @@
-"""uv run python 08-deep-learning/export_pytorch.py [--model-dir models/hair-pytorch] [--output-dir models/hair-pytorch-onnx]
+"""uv run python 08-deep-learning/export_torch.py [--model-dir models/hair-torch] [--output-dir models/hair-torch-onnx]
 
-Exports the PyTorch hair-type model (``models/hair-pytorch/``, verified against its
-metadata) to ONNX in ``models/hair-pytorch-onnx/``: ``hair_classifier.onnx`` with the course's
+Exports the PyTorch hair-type model (``models/hair-torch/``, verified against its
+metadata) to ONNX in ``models/hair-torch-onnx/``: ``hair_classifier.onnx`` with the course's
 ``hair_classifier_v1.onnx`` interface (input ``input`` float32 [N, 3, 200, 200], output
 ``output`` [N, 1], the raw logit, sigmoid = P(straight); dynamic batch) and ``metadata.json``
-(``zoomcamp.artifacts``, the same fields as ``export.py``'s Keras export: graph names,
+(``zoomcamp.artifacts``, the same fields as ``export_keras.py``'s Keras export: graph names,
 shapes, layout, classes, and the preprocessing, here with a bilinear resize). Nothing is
 written unless ONNX Runtime matches PyTorch to 1e-4 on real test images. This is the export
 09-serverless's ``build.py`` ships by default.
@@ -17,8 +17,9 @@ import logging
 import sys
 from pathlib import Path
 
-from zoomcamp import cli, hair_torch, paths
+from zoomcamp import cli, paths
 from zoomcamp.errors import ZoomcampError
+from zoomcamp.hair import model_torch as hair_torch
 
 log = logging.getLogger("hair.export")
 
@@ -27,9 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
-    parser.add_argument("--model-dir", type=Path, default=None, help="default: models/hair-pytorch")
+    parser.add_argument("--model-dir", type=Path, default=None, help="default: models/hair-torch")
     parser.add_argument(
-        "--output-dir", type=Path, default=None, help="default: models/hair-pytorch-onnx"
+        "--output-dir", type=Path, default=None, help="default: models/hair-torch-onnx"
     )
     parser.add_argument(
         "--check-images", type=int, default=16, help="test images for the ONNX vs PyTorch check"

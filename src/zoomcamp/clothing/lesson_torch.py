@@ -1,5 +1,5 @@
 """The 2025 clothing lesson in PyTorch, step by step, on the blocks of
-:mod:`zoomcamp.clothing_torch`:
+:mod:`zoomcamp.clothing.model_torch`:
 
 1. decode every image once; run the frozen backbone once and cache its features;
 2. on the cached features (seconds each): the learning-rate sweep with a linear head, then
@@ -22,9 +22,9 @@ import time
 
 import torch
 
-from zoomcamp import artifacts, io, paths, reports
-from zoomcamp import clothing_torch as ct
-from zoomcamp import clothing_torch_train as tr
+from zoomcamp import artifacts, fileio, paths, reports
+from zoomcamp.clothing import model_torch as ct
+from zoomcamp.clothing import train_torch as tr
 from zoomcamp.settings import fast_mode
 
 log = logging.getLogger("clothing.torch")
@@ -116,7 +116,7 @@ def run(
     write_report: bool = True,
     root=None,
 ) -> dict:
-    """The whole lesson; writes ``models/clothing-pytorch/`` and (by default) the report."""
+    """The whole lesson; writes ``models/clothing-torch/`` and (by default) the report."""
     tr.configure()
     cfg = settings()
     timings: dict[str, float] = {}
@@ -152,7 +152,7 @@ def run(
         one = predict_one(model, backbone, data.root / data.items["test"][0][0])
         x_check = ct.normalise(data.pixels["test"][:8], backbone)
         proto, diff = tr.export_checked(model, x_check)
-        with io.atomic_path(folder / ct.ONNX_FILE) as tmp:
+        with fileio.atomic_path(folder / ct.ONNX_FILE) as tmp:
             tmp.write_bytes(proto)
     report = {
         "module": ct.MODULE,
@@ -224,7 +224,7 @@ def run(
         "backbone_onnx_vs_torch_max_abs_diff": extractor.max_abs_diff,
         "onnx_vs_torch_max_abs_diff": diff,
     }
-    io.write_json(paths.runs_dir() / f"{ct.NAME}.json", run_log)
+    fileio.write_json(paths.runs_dir() / f"{ct.NAME}.json", run_log)
     print(
         f"total {timings['total']:.1f} s; load average {load_start} -> {run_log['load_average_end']}"
     )

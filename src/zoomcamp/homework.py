@@ -8,7 +8,10 @@
 ``option`` is the exact option text of the spec (``None`` for free-text questions). Where
 a question has variants (the solver quirk of 03/04) the answer also carries
 ``"variants": {name: {"value", "option"}}`` and a ``"note"`` saying which one ``option``
-follows. Without ``--json`` a readable table is printed instead.
+follows. An answer whose computation is not stable (an unconverged solver, a value that
+moves across platforms) carries ``"stability"`` (:func:`stability`): the options its
+computation reaches under small perturbations, why, and the course's published option where
+one exists. Without ``--json`` a readable table is printed instead.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def answer(
     option: str | None = None,
     variants: dict[str, dict[str, Any]] | None = None,
     note: str | None = None,
+    stability: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One answer: the computed value and the chosen option.
 
@@ -60,6 +64,34 @@ def answer(
         }
     if note:
         out["note"] = note
+    if stability:
+        out["stability"] = stability
+    return out
+
+
+def stability(
+    options_seen: Sequence[str],
+    why: str,
+    *,
+    moves: Sequence[str],
+    published: dict[str, Any] | None = None,
+    converged: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record of an unstable answer: ``options_seen`` are the options its computation
+    gives under perturbations that stand in for other platforms (``why`` says which);
+    ``moves`` names what is not pinned exactly (``"value"``: the answer itself, and/or
+    variant names), each of whose options must be one of ``options_seen``;
+    ``published`` is the course's published solution ({"option", "source"}) and
+    ``converged`` the answer of the converged solver, where they exist."""
+    out: dict[str, Any] = {
+        "options_seen": sorted(set(options_seen)),
+        "why": why,
+        "moves": list(moves),
+    }
+    if published:
+        out["published"] = published
+    if converged:
+        out["converged"] = {"value": _plain(converged["value"]), "option": converged["option"]}
     return out
 
 
@@ -99,6 +131,25 @@ def validate(obj: Any) -> list[str]:
             for name, v in a["variants"].items():
                 if not isinstance(v, dict) or "value" not in v or "option" not in v:
                     problems.append(f"{q}: variant {name!r} needs 'value' and 'option'")
+        problems += _stability_problems(q, a)
+    return problems
+
+
+def _stability_problems(q: str, a: dict[str, Any]) -> list[str]:
+    s = a.get("stability")
+    if s is None:
+        return []
+    if not isinstance(s, dict) or not s.get("options_seen") or not s.get("why"):
+        return [f"{q}: stability needs 'options_seen' and 'why'"]
+    problems = []
+    for name in s.get("moves") or ["value"]:
+        moved = a if name == "value" else a.get("variants", {}).get(name)
+        if moved is None:
+            problems.append(
+                f"{q}: stability moves {name!r}, which is neither 'value' nor a variant"
+            )
+        elif moved["option"] not in s["options_seen"]:
+            problems.append(f"{q}: {name} option {moved['option']!r} not in {s['options_seen']}")
     return problems
 
 
@@ -114,6 +165,12 @@ def render_table(result: dict[str, Any]) -> str:
             vv = v["value"]
             vs = f"{vv:.6g}" if isinstance(vv, float) else str(vv)
             rows.append(f"         variant {name}: {vs} -> {v['option']}")
+        if a.get("stability"):
+            s = a["stability"]
+            moves = ", ".join(s["moves"])
+            rows.append(f"         unstable ({moves}): options seen {s['options_seen']}")
+            if s.get("published"):
+                rows.append(f"         published solution: {s['published']['option']}")
         if a.get("note"):
             rows.append(f"         note: {a['note']}")
     return "\n".join(rows)

@@ -101,11 +101,63 @@ def test_answers_are_the_committed_ones(module, run_homework):
     for q, want in committed["answers"].items():
         if (module.name, q) in NOT_PINNED:
             continue
-        got = result["answers"][q]
-        for key in ("value", "option", "variants"):
-            if not _same(got.get(key), want.get(key)):
-                changed.append(f"{q}.{key}: committed {want.get(key)!r}, now {got.get(key)!r}")
+        changed += _changes(q, result["answers"][q], want)
     assert changed == [], "answers changed (rewrite the report on purpose if intended)"
+
+
+def _changes(q: str, got: dict, want: dict) -> list[str]:
+    """What differs between a fresh answer and the committed one. An answer the report marks
+    unstable is pinned by its options: what ``moves`` names must reach one of the options
+    the committed computation saw, and everything else must be equal."""
+    moves = set(want.get("stability", {}).get("moves", []))
+    seen = want.get("stability", {}).get("options_seen", [])
+    out = []
+    for key in ("value", "option"):
+        if "value" in moves:
+            if key == "option" and got["option"] not in seen:
+                out.append(f"{q}.option: {got['option']!r} not among {seen}")
+        elif not _same(got.get(key), want.get(key)):
+            out.append(f"{q}.{key}: committed {want.get(key)!r}, now {got.get(key)!r}")
+    got_v, want_v = got.get("variants") or {}, want.get("variants") or {}
+    if got_v.keys() != want_v.keys():
+        out.append(f"{q}.variants: committed {sorted(want_v)}, now {sorted(got_v)}")
+    for name in want_v.keys() & got_v.keys():
+        if name in moves:
+            if got_v[name]["option"] not in seen:
+                out.append(f"{q}.variants.{name}: {got_v[name]['option']!r} not among {seen}")
+        elif not _same(got_v[name], want_v[name]):
+            out.append(f"{q}.variants.{name}: committed {want_v[name]!r}, now {got_v[name]!r}")
+    return out
+
+
+def test_an_unstable_answer_is_pinned_by_its_options_seen():
+    want = {
+        "value": 10,
+        "option": "10",
+        "variants": {
+            "liblinear": {"value": 0.01, "option": "0.01"},
+            "lbfgs": {"value": 10, "option": "10"},
+        },
+        "stability": {"options_seen": ["1", "10"], "why": "x", "moves": ["value", "lbfgs"]},
+    }
+    other_platform = {
+        "value": 1,
+        "option": "1",
+        "variants": {
+            "liblinear": {"value": 0.01, "option": "0.01"},
+            "lbfgs": {"value": 1, "option": "1"},
+        },
+    }
+    assert _changes("q6", other_platform, want) == []
+    outside = {**other_platform, "option": "100"}
+    assert _changes("q6", outside, want) == ["q6.option: '100' not among ['1', '10']"]
+    stable_variant_moved = {
+        **other_platform,
+        "variants": {**other_platform["variants"], "liblinear": {"value": 0.1, "option": "0.1"}},
+    }
+    assert len(_changes("q6", stable_variant_moved, want)) == 1
+    no_stability = {k: v for k, v in want.items() if k != "stability"}
+    assert len(_changes("q6", other_platform, no_stability)) == 3
 
 
 def test_the_pin_compares_numbers_strings_and_nesting():

@@ -20,9 +20,12 @@ in 05 and 09 carry a small reader of the same schema (they import nothing from h
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
 import json
 import platform
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,17 @@ from zoomcamp.errors import ZoomcampError
 SCHEMA = "zoomcamp-model/1"
 METADATA_FILE = "metadata.json"
 REQUIRED = ("schema", "name", "created", "files", "versions", "data", "metrics")
+MAX_METADATA_BYTES = 4 << 20  # real ones are under 10 kB
+MAX_JSON_BYTES = 16 << 20  # a model stored as JSON (car-price weights, churn's portable form)
+# key -> (type, type of each value, or None): the shape :func:`read` insists on
+SHAPE = {
+    "name": (str, None),
+    "created": (str, None),
+    "files": (dict, str),
+    "versions": (dict, str),
+    "data": (dict, str),
+    "metrics": (dict, None),
+}
 
 
 class ArtifactError(ZoomcampError):
@@ -91,21 +105,48 @@ def read(folder: Path | str) -> dict[str, Any]:
     path = folder / METADATA_FILE
     if not folder.is_dir():
         raise ArtifactError(f"no model at {folder}: train it first (uv run zoomcamp reproduce)")
-    if not path.is_file():
+    if not path.exists():
         raise ArtifactError(f"{folder} has no {METADATA_FILE}: it is incomplete, train it again")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
+    meta = _parse_json(path, _read(path, MAX_METADATA_BYTES))
     if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
         found = meta.get("schema") if isinstance(meta, dict) else type(meta).__name__
         raise ArtifactError(f"{path}: schema {found!r}, expected {SCHEMA!r}; train it again")
     missing = [key for key in REQUIRED if key not in meta]
     if missing:
         raise ArtifactError(f"{path} lacks {', '.join(missing)}; train it again")
-    if not isinstance(meta["files"], dict) or not meta["files"]:
+    for key, (kind, item) in SHAPE.items():
+        value = meta[key]
+        if not isinstance(value, kind) or (
+            item is not None and not all(isinstance(v, item) for v in value.values())
+        ):
+            what = f"a {kind.__name__}" + (f" of {item.__name__} values" if item else "")
+            raise ArtifactError(f"{path}: {key!r} must be {what}; train it again")
+    if not meta["files"]:
         raise ArtifactError(f"{path}: 'files' must map at least one file to its sha256")
     return meta
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    try:
+        return fileio.read_regular(path, max_bytes)
+    except (fileio.UnsafeFileError, OSError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from None
+
+
+def _parse_json(path: Path, data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _sha256(path: Path) -> str:
+    """The digest of a regular file; a FIFO, device or folder is refused, not read."""
+    try:
+        with fileio.open_regular(path) as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except (fileio.UnsafeFileError, OSError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from None
 
 
 def verify(folder: Path | str, *, check_versions: bool = True) -> dict[str, Any]:
@@ -115,11 +156,11 @@ def verify(folder: Path | str, *, check_versions: bool = True) -> dict[str, Any]
     meta = read(folder)
     for file, expected in meta["files"].items():
         path = folder / file
-        if Path(file).name != file:
+        if not file or file == ".." or Path(file).name != file:
             raise ArtifactError(f"{folder / METADATA_FILE} names {file!r}, not a plain file name")
-        if not path.is_file():
+        if not path.exists():
             raise ArtifactError(f"{path} is missing; train the model again")
-        actual = fileio.sha256_file(path)
+        actual = _sha256(path)
         if actual != expected:
             raise ArtifactError(
                 f"{path} does not match its metadata (sha256 {actual[:12]}… != {expected[:12]}…): "
@@ -164,3 +205,32 @@ def copy(folder: Path | str, dest: Path | str, *, check_versions: bool = False) 
         with fileio.atomic_path(target) as tmp:
             tmp.write_bytes(source.read_bytes())
     return meta
+
+
+def load_json(folder: Path | str, name: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The parsed JSON file ``name`` of a verified model folder: read once (at most
+    ``max_bytes``, a regular file), checked against the digest in the metadata, then parsed.
+    Every problem is an :class:`ArtifactError`."""
+    folder = Path(folder)
+    meta = verify(folder)
+    if name not in meta["files"]:
+        raise ArtifactError(f"{folder} has no file {name!r} (it has {', '.join(meta['files'])})")
+    path = folder / name
+    data = _read(path, max_bytes)
+    if hashlib.sha256(data).hexdigest() != meta["files"][name]:
+        raise ArtifactError(f"{path} changed while it was verified")
+    return _parse_json(path, data)
+
+
+@contextlib.contextmanager
+def shape_errors(path: Path | str) -> Iterator[None]:
+    """Turn what a loader meets in a well-formed but wrong model file (a missing key, a
+    value of the wrong type or length) into an :class:`ArtifactError` naming ``path``."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+        raise ArtifactError(
+            f"{path} does not hold the model it should ({type(exc).__name__}: {what}); "
+            "train it again"
+        ) from None

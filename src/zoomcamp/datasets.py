@@ -1,7 +1,7 @@
 """The dataset registry: every file the course uses, with its address and digests.
 
 ``fetch(name)`` returns the local path of a registered file, verified; ``unpack(name)``
-unpacks an archive and checks it by layout and image counts; ``status(name)`` says what the
+unpacks an archive and checks it by layout, image counts and a manifest of its files; ``status(name)`` says what the
 cache holds. How a file is downloaded, mirrored, verified and unpacked is
 :mod:`zoomcamp.downloads`; its errors are re-exported here, next to the functions that
 raise them.
@@ -31,6 +31,9 @@ class Dataset:
     description: str
     # Archives: folder (relative to the unpacked root) -> (min, max) image count.
     layout: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # False only for archives a host builds on the fly (other bytes each download): those
+    # are accepted with an unknown digest, loudly, and checked by layout and counts alone.
+    bytes_stable: bool = True
 
     @property
     def filename(self) -> str:
@@ -134,7 +137,8 @@ REGISTRY: dict[str, Dataset] = {
         Dataset(
             "hair-type",
             f"{_GH}/SVizor42/ML_Zoomcamp/releases/download/straight-curly-data/data.zip",
-            # The published archive's digest is unknown; this is the known rebuild.
+            # A release asset (stable bytes), so its digest is enforced. The published
+            # archive's digest is unknown here; this is the mirror's rebuild of it.
             ("1d3af123cc46418d621dd02f38ec31da2c50c620b66eabb4f91921ec82912ff8",),
             None,
             "Hair type images, curly vs straight (homework 08, 09)",
@@ -155,10 +159,11 @@ REGISTRY: dict[str, Dataset] = {
             None,
             "clothing-dataset-small, 10 classes, CC0 (lesson 08)",
             # The repository's own counts: the archive is rebuilt by the host on every
-            # download, so it is pinned by what it holds rather than by its bytes.
+            # download, so another digest is accepted (with a warning) by what it holds.
             layout={
                 f"clothing-dataset-small-master/{k}": (v, v) for k, v in _CLOTHING_COUNTS.items()
             },
+            bytes_stable=False,
         ),
     ]
 }
@@ -166,8 +171,8 @@ REGISTRY: dict[str, Dataset] = {
 # Files the course provides whose digests it does not publish and the mirror does not hold:
 # kept out of REGISTRY (``datasets fetch --all`` and the mirror checks cover what can be
 # verified by digest), fetched by name like any dataset, and trusted on first use: the
-# digest seen on the first download is recorded next to the file and checked from then on
-# (:func:`zoomcamp.downloads.verify_file`); what else can be checked (the graph's I/O,
+# digest seen on the first download is pinned in src/zoomcamp/pins.json (committed, out of
+# the data cache) and checked from then on (:mod:`zoomcamp.pins`); what else can be checked (the graph's I/O,
 # the image decodes) is checked by the code that uses them (``zoomcamp.hair.course``).
 _HAIRSTYLE = f"{_GH}/alexeygrigorev/large-datasets/releases/download/hairstyle"
 COURSE_ASSETS: dict[str, Dataset] = {
@@ -213,12 +218,13 @@ def fetch(name: str, timeout: float = 60.0, force: bool = False) -> Path:
     return downloads.fetch_file(get(name), timeout, force)[0]
 
 
-def unpack(name: str, force: bool = False) -> Path:
+def unpack(name: str, force: bool = False, deep: bool = False) -> Path:
     """Fetch archive ``name``, unpack it once under ``data/<name>/`` and verify its layout.
 
-    The unpacked folder is rebuilt when the archive's digest changes.
+    Later calls check the tree against the manifest written at unpack time (``deep``: every
+    file's sha256 against the archive). It is rebuilt when the archive's digest changes.
     """
-    return downloads.unpack_archive(get(name), force)
+    return downloads.unpack_archive(get(name), force, deep)
 
 
 def status(name: str) -> str:

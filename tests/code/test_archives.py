@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import stat
 import zipfile
 
@@ -66,7 +67,7 @@ def test_unpack_verifies_layout_and_leaves_nothing_on_failure(tmp_path, monkeypa
     good = datasets.Dataset(
         "toyzip",
         "https://example.invalid/toy.zip",
-        ("0" * 64,),
+        (hashlib.sha256(archive.read_bytes()).hexdigest(),),
         None,
         "",
         layout={"data/train/cat": (2, 2)},
@@ -100,7 +101,7 @@ def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
         datasets.Dataset(
             "toyzip",
             "https://example.invalid/toy.zip",
-            ("0" * 64,),
+            (hashlib.sha256(archive.read_bytes()).hexdigest(),),
             None,
             "",
             layout={"data/a": (1, 1)},

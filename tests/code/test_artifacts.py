@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -122,3 +123,73 @@ def test_copy_refuses_a_tampered_model(model, tmp_path):
     with pytest.raises(artifacts.ArtifactError):
         artifacts.copy(folder, tmp_path / "context")
     assert not (tmp_path / "context").exists()
+
+
+# ---------------------------------------------------------------- hostile folders
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"versions": ["numpy"]}, "'versions' must be a dict"),
+        ({"versions": {"numpy": 1}}, "'versions' must be a dict of str values"),
+        ({"files": {"weights.bin": 5}}, "'files' must be a dict of str values"),
+        ({"files": ["weights.bin"]}, "'files' must be a dict"),
+        ({"data": "telco"}, "'data' must be a dict"),
+        ({"metrics": [0.9]}, "'metrics' must be a dict"),
+        ({"name": None}, "'name' must be a str"),
+    ],
+)
+def test_malformed_but_consistent_metadata_is_one_reason(model, changes, message):
+    """Valid JSON with the right keys but the wrong shapes: the reason, not an
+    AttributeError or TypeError from deep inside the check."""
+    folder, _ = model
+    _rewrite(folder, **changes)
+    with pytest.raises(artifacts.ArtifactError, match=message):
+        artifacts.verify(folder)
+
+
+def test_metadata_is_read_with_a_cap(model):
+    folder, _ = model
+    path = folder / artifacts.METADATA_FILE
+    with open(path, "r+b") as fh:  # a sparse 64 MiB file: no disk, but 64 MiB to read
+        fh.truncate(64 << 20)
+    with pytest.raises(
+        artifacts.ArtifactError, match=f"larger than {artifacts.MAX_METADATA_BYTES}"
+    ):
+        artifacts.verify(folder)
+
+
+@pytest.mark.parametrize("name", ["metadata.json", "vocab.json"])
+def test_links_to_devices_and_fifos_are_refused_unread(model, name):
+    folder, _ = model
+    path = folder / name
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    with pytest.raises(artifacts.ArtifactError, match="not a regular file .a character device"):
+        artifacts.verify(folder)
+    path.unlink()
+    os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    with pytest.raises(artifacts.ArtifactError, match="not a regular file .a FIFO"):
+        artifacts.verify(folder)
+
+
+def test_load_json_maps_every_problem_to_the_reason(model):
+    folder, _ = model
+    assert artifacts.load_json(folder, "vocab.json") == ["a", "b"]
+    with pytest.raises(artifacts.ArtifactError, match="no file 'model.json'"):
+        artifacts.load_json(folder, "model.json")
+    (folder / "weights.bin").write_bytes(b"{not json")
+    artifacts.save(folder, name="toy", files=["weights.bin"], packages=("numpy",))
+    with pytest.raises(artifacts.ArtifactError, match="weights.bin is not valid JSON"):
+        artifacts.load_json(folder, "weights.bin")
+    with pytest.raises(artifacts.ArtifactError, match="larger than 4 bytes"):
+        artifacts.load_json(folder, "weights.bin", max_bytes=4)
+
+
+def test_shape_errors_name_the_file(tmp_path):
+    model = {"w": [1.0]}
+    for broken in (lambda: model["w0"], lambda: model["w"][3], lambda: float("x")):
+        with pytest.raises(artifacts.ArtifactError, match="model.json does not hold the model"):
+            with artifacts.shape_errors(tmp_path / "model.json"):
+                broken()

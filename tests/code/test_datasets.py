@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zoomcamp import datasets, downloads
+from zoomcamp import datasets, transfer
 from zoomcamp.errors import ZoomcampError
 
 PAYLOAD = b"a,b\r\n1,2\r\n3,4\r\n" * 1000
@@ -118,12 +118,12 @@ def test_interrupted_download_leaves_no_file(server, isolated, monkeypatch):
 def test_keyboard_interrupt_leaves_no_file(server, isolated, monkeypatch):
     _register(monkeypatch, f"http://127.0.0.1:{server.server_port}/files/data.csv")
 
-    def interrupted(read, total, out, desc):
+    def interrupted(read, total, out, *args):
         out.write(read(100))
         raise KeyboardInterrupt
 
-    # patched where _retrieve looks it up
-    monkeypatch.setattr(downloads, "_copy_with_progress", interrupted)
+    # patched where retrieve looks it up
+    monkeypatch.setattr(transfer, "_copy_with_progress", interrupted)
     with pytest.raises(KeyboardInterrupt):
         datasets.fetch("toy")
     assert _leftovers(isolated / "data") == []

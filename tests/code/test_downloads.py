@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from zoomcamp import datasets, downloads, paths
+from zoomcamp import datasets, downloads, paths, transfer
 
 BODY = b"x,y\n1,2\n" * 500
 
@@ -48,7 +48,7 @@ def toy(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
     sleeps: list[float] = []
-    monkeypatch.setattr(downloads.time, "sleep", sleeps.append)
+    monkeypatch.setattr(transfer.time, "sleep", sleeps.append)
     yield ds, sleeps
     httpd.shutdown()
     httpd.server_close()

@@ -90,3 +90,21 @@ def test_fast_mode_reads_the_environment(monkeypatch, value, fast):
     else:
         monkeypatch.setenv(settings.FAST_ENV, value)
     assert settings.fast_mode() is fast
+
+
+def test_read_regular_reads_plain_files_only_and_within_a_cap(tmp_path):
+    plain = tmp_path / "plain.json"
+    plain.write_bytes(b"[1, 2]")
+    assert fileio.read_regular(plain, 6) == b"[1, 2]"
+    with pytest.raises(fileio.UnsafeFileError, match="larger than 5 bytes"):
+        fileio.read_regular(plain, 5)
+    (tmp_path / "link").symlink_to(plain)  # a link to a regular file is that file
+    assert fileio.read_regular(tmp_path / "link", 6) == b"[1, 2]"
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    with pytest.raises(fileio.UnsafeFileError, match="a character device"):
+        fileio.read_regular(tmp_path / "zero", 1 << 20)
+    os.mkfifo(tmp_path / "fifo")  # no writer: a blocking open would never return
+    with pytest.raises(fileio.UnsafeFileError, match="a FIFO"):
+        fileio.read_regular(tmp_path / "fifo", 1 << 20)
+    with pytest.raises(fileio.UnsafeFileError, match="a folder"):
+        fileio.read_regular(tmp_path, 1 << 20)

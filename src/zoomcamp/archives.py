@@ -214,3 +214,29 @@ def member_digests(archive: Path) -> dict[str, dict[str, Any]]:
 
 def _rel(info: zipfile.ZipInfo) -> str:
     return PurePosixPath(info.filename.replace("\\", "/")).as_posix()
+
+
+def member_problems(archive: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """What keeps ``archive`` from holding exactly the manifest's members: each listed
+    member present with its sha256, and no file beyond ``unverified_members``."""
+    want: Mapping[str, str] = manifest["members"]
+    allowed = set(manifest.get("unverified_members", ()))
+    problems, seen = [], set()
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            seen.add(name)
+            if name not in want:
+                if name not in allowed:
+                    problems.append(f"unexpected member {name}")
+                continue
+            digest = hashlib.sha256()
+            with zf.open(info) as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            if digest.hexdigest() != want[name]:
+                problems.append(f"{name} has other bytes")
+    problems += [f"{name} is missing" for name in sorted(set(want) - seen)]
+    return problems

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("zoomcamp.datasets")  # the name these messages have always had
 
 MARKER = ".unpacked.json"
+MANIFESTS = Path(__file__).with_name("manifests")
 MAX_MARKER_BYTES = 16 << 20  # the clothing manifest is about 0.7 MB
 
 
@@ -68,6 +69,8 @@ def verify_file(ds: Dataset, path: Path, *, first_use: bool = False) -> str:
         )
     if digest in known:
         return digest
+    if ds.is_archive and ds.members_manifest:
+        return _verify_members(ds, path, digest)
     if ds.is_archive and not ds.bytes_stable:
         log.warning(
             "%s: archive sha256 %s is not a known one. ITS BYTES ARE NOT CHECKED, ONLY ITS "
@@ -87,6 +90,25 @@ def verify_file(ds: Dataset, path: Path, *, first_use: bool = False) -> str:
     raise ChecksumError(
         f"{ds.filename}: sha256 mismatch: expected {ds.sha256[0]}, actual {digest}{hint}"
     )
+
+
+def _verify_members(ds: Dataset, path: Path, digest: str) -> str:
+    manifest_path = MANIFESTS / ds.members_manifest
+    manifest = json.loads(fileio.read_regular(manifest_path, 1 << 20))
+    problems = archives.member_problems(path, manifest)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ChecksumError(
+            f"{ds.filename}: sha256 {digest} is not a known one, and its members are not the "
+            f"published ones: {problems[0]}{more}"
+        )
+    log.warning(
+        "%s: archive sha256 %s is not a known one; every member was checked against %s and matches",
+        ds.name,
+        digest,
+        manifest_path,
+    )
+    return digest
 
 
 def _first_use(ds: Dataset, path: Path, digest: str, size: int, first_use: bool) -> str:

@@ -70,7 +70,11 @@ def test_a_hair_type_lookalike_is_refused_by_the_command(tmp_path):
     )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2, proc.stderr
-    assert lines[-1].startswith("error: data.zip: sha256 mismatch: expected " + ds.sha256[0])
+    assert lines[-1].startswith("error: data.zip: sha256 ")
+    assert (
+        "its members are not the published ones: unexpected member data/train/curly/0.jpg"
+        in lines[-1]
+    )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "data" / "hair-type").exists()
     assert not (tmp_path / "data" / "raw" / "hair-type" / "data.zip").exists()
@@ -164,3 +168,47 @@ def test_the_budget_on_total_bytes(tmp_path):
     assert (
         len(archives.safe_extract(archive, tmp_path / "out", archives.Budget(max_bytes=1200))) == 2
     )
+
+
+def _published_like(tmp_path, extra: dict[str, bytes], drop: str | None = None):
+    """The mirror's hair-type rebuild repacked (so another archive digest) with ``extra``
+    members, as the published archive is: the same images plus the two the rebuild lacks."""
+    ds = datasets.get("hair-type")
+    rebuild = paths.REPO_ROOT.parent / "shared" / "datasets" / ds.mirror_relpath
+    if not rebuild.is_file():
+        pytest.fail(f"the hair-type mirror file is missing: {rebuild}")
+    with zipfile.ZipFile(rebuild) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+    members.pop(drop, None)
+    out = tmp_path / "published.zip"
+    _zip(out, members | extra)
+    return ds, out
+
+
+def test_the_published_hair_archive_is_accepted_by_its_members(tmp_path, caplog):
+    extra = {"data/train/curly/Beauty202.png": b"png", "data/train/straight/StraightHair.png": b"p"}
+    ds, archive = _published_like(tmp_path, extra)
+    with caplog.at_level(logging.WARNING):
+        digest = downloads.verify_file(ds, archive, first_use=True)
+    assert digest not in ds.sha256
+    assert "every member was checked" in caplog.text
+
+
+def test_a_hair_archive_with_a_foreign_member_is_refused(tmp_path):
+    ds, archive = _published_like(tmp_path, {"data/train/curly/evil.jpg": b"x"})
+    with pytest.raises(datasets.ChecksumError, match="unexpected member data/train/curly/evil.jpg"):
+        downloads.verify_file(ds, archive, first_use=True)
+
+
+def test_a_hair_archive_with_a_swapped_image_is_refused(tmp_path):
+    swapped = "data/test/curly/03312ac556a7d003f7570657f80392c34.jpg"
+    ds, archive = _published_like(tmp_path, {swapped: b"other bytes"})
+    with pytest.raises(datasets.ChecksumError, match=f"{swapped} has other bytes"):
+        downloads.verify_file(ds, archive, first_use=True)
+
+
+def test_a_hair_archive_missing_an_image_is_refused(tmp_path):
+    gone = "data/train/straight/zzzzzz-0.jpg"
+    ds, archive = _published_like(tmp_path, {}, drop=gone)
+    with pytest.raises(datasets.ChecksumError, match=f"{gone} is missing"):
+        downloads.verify_file(ds, archive, first_use=True)

@@ -1,36 +1,25 @@
 """uv run python 01-intro/figures.py
 
-Writes the figure the README shows: ``reports/01-intro/mpg-by-origin.png``, the
-distribution of ``fuel_efficiency_mpg`` per origin (``zoomcamp.cars.intro.plot_mpg_by_origin``).
-``homework.ipynb`` displays the same plot without writing it.
+Write ``reports/01-intro/mpg-by-origin.png``, the distribution of ``fuel_efficiency_mpg``
+per origin (``zoomcamp.cars.intro.plot_mpg_by_origin``), the figure the README shows.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-
-from zoomcamp import reports
-from zoomcamp.cars import intro
-from zoomcamp.errors import ZoomcampError
+from zoomcamp import script
 
 MODULE = "01-intro"
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.parse_args(argv)
-    try:
-        path = reports.save_figure(
-            MODULE, "mpg-by-origin", intro.plot_mpg_by_origin(intro.load_data())
-        )
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print(f"figure saved: {path}")
+def main(argv: list[str] | None = None) -> None:
+    script.parser(__doc__).parse_args(argv)
+    # imported here, so that --help needs neither pandas nor matplotlib
+    from zoomcamp import reports
+    from zoomcamp.cars import intro
+
+    fig = intro.plot_mpg_by_origin(intro.load_data())
+    print(f"figure saved: {reports.save_figure(MODULE, 'mpg-by-origin', fig)}")
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

@@ -1,28 +1,17 @@
 """uv run python 04-evaluation/bench_auc.py [--n 1000000] [--repeats 7] [--seed 1]
 
-Time the hand-written ``zoomcamp.metrics.roc_auc`` (sort each class, count with
-``searchsorted``) against ``sklearn.metrics.roc_auc_score`` on ``n`` random scores with
-random 0/1 labels, twice: continuous scores (no ties) and scores rounded to 2 decimals
-(101 distinct values, heavy ties). Each timing is the best of ``--repeats`` runs of one
-call on the same arrays (``time.perf_counter``). Prints both times, the ratio
-sklearn / ours (> 1: ours is faster) and the largest difference between the two AUCs;
-writes ``reports/04-evaluation/bench_auc.json``.
+Time ``zoomcamp.metrics.roc_auc`` against ``sklearn.metrics.roc_auc_score`` on ``n`` random
+scores, continuous and rounded to 2 decimals (heavy ties); best of ``--repeats`` calls.
+Prints both times, sklearn / ours and |ΔAUC|; writes ``reports/04-evaluation/bench_auc.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import platform
-import sys
 import time
 
-import numpy as np
-import sklearn
-from sklearn.metrics import roc_auc_score
-
-from zoomcamp import reports
+from zoomcamp import script
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.metrics import roc_auc
 
 MODULE = "04-evaluation"
 
@@ -38,6 +27,11 @@ def best_time(fn, repeats: int) -> tuple[float, float]:
 
 
 def bench(n: int, repeats: int, seed: int) -> dict:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from zoomcamp.metrics import roc_auc
+
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, size=n)
     continuous = rng.random(n)
@@ -58,31 +52,17 @@ def bench(n: int, repeats: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n", 1)[1].strip(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--n", type=int, default=1_000_000, help="number of scores (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=7,
-        help="timed runs per case, best kept (default: %(default)s)",
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    parser = script.parser(__doc__)
+    parser.add_argument("--n", type=int, default=1_000_000, help="number of scores")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case, best kept")
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
     parser.add_argument(
         "--no-save", action="store_true", help="print only, do not write the report"
     )
     args = parser.parse_args(argv)
-    try:
-        if args.n < 2 or args.repeats < 1:
-            raise ZoomcampError("--n must be at least 2 and --repeats at least 1")
-        results = bench(args.n, args.repeats, args.seed)
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    if args.n < 2 or args.repeats < 1:
+        raise ZoomcampError("--n must be at least 2 and --repeats at least 1")
+    results = bench(args.n, args.repeats, args.seed)
     print(f"n = {args.n:,}, best of {args.repeats}")
     print(f"{'case':<20} {'ours (s)':>10} {'sklearn (s)':>12} {'sklearn/ours':>13} {'|ΔAUC|':>10}")
     for name, r in results.items():
@@ -91,6 +71,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['ratio_sklearn_over_ours']:>12.2f}x {r['abs_diff']:>10.1e}"
         )
     if not args.no_save:
+        import numpy as np
+        import sklearn
+
+        from zoomcamp import reports
+
         path = reports.save_metrics(
             MODULE,
             "bench_auc",
@@ -109,4 +94,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

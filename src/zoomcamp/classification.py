@@ -1,7 +1,5 @@
-"""What the churn lesson (03, 04) and the lead-scoring homework (03, 04) share: the 60/20/20
-split and a ``DictVectorizer`` + ``LogisticRegression`` pipeline that takes rows as dicts.
-
-One argument order everywhere: the frame first, then the seed / target / features.
+"""What the churn lesson and the lead-scoring homework (03, 04) share: the 60/20/20 split
+and a ``DictVectorizer`` + ``LogisticRegression`` pipeline that takes rows as dicts.
 """
 
 from __future__ import annotations
@@ -69,13 +67,8 @@ def fit_logistic(
     solver: str = "lbfgs",
     random_state: int | None = None,
 ) -> Pipeline:
-    """Fit ``make_logistic(...)`` on the rows of ``df``.
-
-    BLAS runs single-threaded here: on these small problems extra threads only fight over
-    the cores (one churn fit went from 12 s to 0.8 s on a busy 2-core machine). lbfgs on
-    unscaled columns (churn's charges, the leads' income) stops at ``max_iter`` for most C,
-    the course's setting, kept: its ConvergenceWarning is silenced here and
-    :func:`converged` reports it instead."""
+    """Fit ``make_logistic(...)`` on the rows of ``df`` with one BLAS thread; lbfgs's
+    ConvergenceWarning is silenced, :func:`converged` reports it (README: Decisions)."""
     model = make_logistic(C=C, solver=solver, random_state=random_state)
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -1,11 +1,6 @@
-"""Evaluation metrics for binary classifiers, written by hand with NumPy (module 04), and the
-one K-fold cross-validation of the project.
-
-Conventions (the course's): label 1 is the positive class; a score is predicted positive
-when ``score >= threshold``. Undefined ratios are NaN, never silently 0: precision with
-no predicted positives, recall/TPR with no positive labels, FPR with no negative labels,
-and AUC when ``y_true`` holds one class only (AUC also warns ``UndefinedMetricWarning``,
-as scikit-learn 1.9 does). Constant scores give AUC 0.5.
+"""Metrics for binary classifiers written with NumPy (module 04), and the project's one
+K-fold cross-validation. Label 1 is positive, ``score >= threshold`` predicts it; an
+undefined ratio (0/0, or AUC with one class) is NaN, never 0.
 """
 
 from __future__ import annotations
@@ -124,14 +119,9 @@ def roc_curve(y_true, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def roc_auc(y_true, scores) -> float:
-    """Area under the ROC curve as the Mann-Whitney statistic, O(n log n).
-
-    AUC = P(score of a random positive > score of a random negative), ties counting 1/2:
-    sort each class once, and for every positive count the negatives strictly below it
-    (``searchsorted left``) and at or below it (``right``); their mean is the tie-averaged
-    count. Sums are exact integers, so the result matches the trapezoid rule to rounding.
-    One class only: NaN with an ``UndefinedMetricWarning``.
-    """
+    """AUC = P(random positive scores above random negative), ties counting ½, in
+    O(n log n): sort each class, count the negatives below each positive with
+    ``searchsorted`` left and right. One class only: NaN and ``UndefinedMetricWarning``."""
     y = _labels(y_true)
     s = _scores(scores, len(y))
     pos, neg = np.sort(s[y]), np.sort(s[~y])
@@ -161,10 +151,8 @@ def cross_validate(
     seed: int = 1,
 ) -> pd.DataFrame:
     """K-fold AUC for each C (``KFold(n_splits, shuffle=True, random_state=seed)``, the same
-    folds for every C) with a progress bar on stderr: one row per C with ``C``, ``mean``,
-    ``std`` (population, as ``np.std``) and the fold scores ``folds``.
-
-    ``fit(df, C)`` returns a model, ``predict(model, df)`` its scores for ``df``."""
+    folds for every C, a tqdm bar on stderr): rows ``C``, ``mean``, ``std`` (``np.std``),
+    ``folds``. ``fit(df, C)`` returns a model, ``predict(model, df)`` its scores."""
     folds = list(KFold(n_splits=n_splits, shuffle=True, random_state=seed).split(df))
     rows = []
     with tqdm(total=len(C_values) * len(folds), desc="K-fold CV", file=sys.stderr) as bar:

@@ -12,6 +12,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.metrics import mean_squared_error
 
 from zoomcamp import artifacts
+from zoomcamp.cars import price
 from zoomcamp.cars import regression as reg
 from zoomcamp.cars import regression_forms as forms
 from zoomcamp.errors import ZoomcampError
@@ -225,3 +226,30 @@ def test_save_refuses_a_weight_count_that_is_not_the_feature_count(tmp_path):
     with pytest.raises(ValueError, match="weights"):
         reg.save_model(tmp_path, 0.0, np.ones(3), reg.FeatureSpec(), data={}, metrics={})
     assert not (tmp_path / artifacts.METADATA_FILE).exists()
+
+
+def _scores(monkeypatch, by_r):
+    """``price.fit_rmse`` replaced by the given validation RMSEs (None: singular)."""
+
+    def fake(spec, df_train, df_val, r=0.0):
+        if by_r[r] is None:
+            raise reg.SingularMatrixError("singular")
+        return by_r[r]
+
+    monkeypatch.setattr(price, "fit_rmse", fake)
+
+
+def test_tune_r_ties_at_the_given_decimals_go_to_the_larger_r(monkeypatch):
+    _scores(monkeypatch, {0.0: None, 0.001: 0.45649, 0.01: 0.45651, 0.1: 0.4566})
+    r, by_r = price.tune_r(None, None, None, [0.0, 0.001, 0.01, 0.1], decimals=4)
+    assert r == 0.01 and by_r == {"0": None, "0.001": 0.45649, "0.01": 0.45651, "0.1": 0.4566}
+    r, _ = price.tune_r(None, None, None, [0.0, 0.001, 0.01, 0.1], decimals=5)
+    assert r == 0.001  # once the fifth decimal counts, 0.45649 wins
+    _scores(monkeypatch, {0.0: None, 0.001: 0.45, 0.01: 0.46})
+    assert price.tune_r(None, None, None, [0.0, 0.001, 0.01], decimals=4)[0] == 0.001
+
+
+def test_tune_r_with_every_r_singular_is_a_clear_error(monkeypatch):
+    _scores(monkeypatch, {0.0: None})
+    with pytest.raises(ZoomcampError, match="every r in"):
+        price.tune_r(None, None, None, [0.0], decimals=4)

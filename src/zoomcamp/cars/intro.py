@@ -1,10 +1,6 @@
-"""Module 01: the linear algebra the lesson writes by hand, and the homework maths.
-
-Imported as ``from zoomcamp import intro`` by ``01-intro/homework.py``,
-``01-intro/figures.py``, the notebooks and the tests. Nothing here prints.
-
-The hand-written products use plain Python loops on purpose: they show what
-``X.dot(w)`` and ``A @ B`` compute. Use NumPy for real work.
+"""Module 01: the products the lesson writes by hand (loops, for reading; NumPy for real
+work) and the 2025 homework: one function per question and :func:`compute`, the answers
+``01-intro/homework.py`` prints.
 """
 
 from __future__ import annotations
@@ -12,11 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zoomcamp import datasets
+from zoomcamp import datasets, homework
 
 DATASET = "car-fuel-efficiency"
 Q7_Y = [1100, 1300, 800, 900, 1000, 1100, 1200]
 Q7_COLUMNS = ["vehicle_weight", "model_year"]
+OPTIONS_Q2 = ["4704", "8704", "9704", "17704"]
+OPTIONS_Q3 = ["1", "2", "3", "4"]
+OPTIONS_Q4 = ["0", "1", "2", "3", "4"]
+OPTIONS_Q5 = ["13.75", "23.75", "33.75", "43.75"]
+OPTIONS_Q6 = ["Yes, it increased", "Yes, it decreased", "No"]
+OPTIONS_Q7 = ["0.051", "0.51", "5.1", "51"]
 
 
 # --- linear algebra by hand ---------------------------------------------------------
@@ -70,10 +72,7 @@ def matrix_matrix_multiplication(U, V) -> np.ndarray:
 
 
 def load_data() -> pd.DataFrame:
-    """The car fuel efficiency table (downloaded and checksum-verified on first use).
-
-    The file has CRLF line endings; ``pd.read_csv`` handles them, no cleaning needed.
-    """
+    """The car fuel efficiency table (fetched and checksum-verified on first use)."""
     return pd.read_csv(datasets.fetch(DATASET))
 
 
@@ -139,9 +138,30 @@ def q7_weight_sum(df: pd.DataFrame) -> float:
     return float(normal_equation_weights(q7_matrix(df), Q7_Y).sum())
 
 
+def compute() -> dict:
+    """The seven answers (the ``zoomcamp.homework`` contract)."""
+    df = load_data()
+    medians = horsepower_medians(df)
+    before, after = medians["median_before"], medians["median_after"]
+    return {
+        "q1": homework.answer(pandas_version()),
+        "q2": homework.answer(n_records(df), OPTIONS_Q2),
+        "q3": homework.answer(n_fuel_types(df), OPTIONS_Q3),
+        "q4": homework.answer(n_columns_with_missing(df), OPTIONS_Q4),
+        "q5": homework.answer(max_mpg_asia(df), OPTIONS_Q5),
+        "q6": homework.answer(
+            after,
+            OPTIONS_Q6,
+            option=median_change(before, after),
+            note=f"median horsepower {before:g} before, {after:g} after filling "
+            f"the gaps with the most frequent value {medians['mode']:g}",
+        ),
+        "q7": homework.answer(q7_weight_sum(df), OPTIONS_Q7),
+    }
+
+
 def plot_mpg_by_origin(df: pd.DataFrame):
-    """Histogram of ``fuel_efficiency_mpg`` per origin (a first look at the target);
-    ``01-intro/figures.py`` saves it as ``reports/01-intro/mpg-by-origin.png``."""
+    """Histogram of ``fuel_efficiency_mpg`` per origin (``figures.py`` saves it)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -1,12 +1,7 @@
-"""Module 02: linear regression from scratch, as in the car-price lesson.
-
-Imported as ``from zoomcamp import regression`` by ``02-regression/train.py``, the
-notebooks, the tests, :mod:`zoomcamp.cars.fuel` (the homework) and
-:mod:`zoomcamp.cars.regression_forms` (the loop and dot-product forms that come first in the
-lesson): normalising the data, the seed-based 60/20/20 split, the normal equation (with
-the lesson's regularisation ``XᵀX + r·I``), RMSE, the lesson's feature preparation, the
-figures ``train.py`` saves and the saved model ``models/car-price/`` (a
-:mod:`zoomcamp.artifacts` folder: ``model.json`` + ``metadata.json``).
+"""Module 02: linear regression from scratch, as in the car-price lesson: the seed-based
+60/20/20 split, the normal equation (regularised: ``XᵀX + r·I``), RMSE, the lesson's
+features, its figures and the saved model ``models/car-price/`` (``model.json`` +
+``metadata.json``).
 """
 
 from __future__ import annotations
@@ -34,8 +29,8 @@ CATEGORICAL = [
 TARGET = "msrp"
 YEAR_REF = 2017  # the dataset was collected in 2017: age = 2017 - year
 DOORS = [2, 3, 4]
-# A scale-free test for "XᵀX cannot be inverted reliably": the condition number of
-# XᵀX after scaling every column to unit length. Exact duplicates give ~1e16 or more.
+# the condition number of XᵀX, columns scaled to unit length, above which it counts as
+# singular (exact duplicates give ~1e16 or more)
 SINGULAR_COND = 1e13
 
 
@@ -65,11 +60,8 @@ def load_car_prices(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def split_indices(n: int, seed: int = 2, val: float = 0.2, test: float = 0.2):
-    """Shuffled row indices for train / validation / test, exactly as in the lesson.
-
-    ``np.random.seed(seed)`` then ``np.random.shuffle`` of ``arange(n)``; validation and
-    test get ``int(val * n)`` and ``int(test * n)`` rows, train gets the rest.
-    """
+    """Row indices for train / validation / test as in the lesson: ``np.random.seed(seed)``,
+    shuffle ``arange(n)``; validation and test get ``int(val * n)``, ``int(test * n)`` rows."""
     if n < 3:
         raise ZoomcampError(f"need at least 3 rows to split, got {n}")
     n_val, n_test = int(n * val), int(n * test)
@@ -90,13 +82,9 @@ def split(df: pd.DataFrame, seed: int = 2, val: float = 0.2, test: float = 0.2):
 
 
 def train_linear_regression(X, y, r: float = 0.0) -> tuple[float, np.ndarray]:
-    """Least squares by the normal equation: ``w = (XᵀX + r·I)⁻¹ Xᵀy`` with a bias column.
-
-    As in the lesson, a column of ones is prepended (its weight is ``w0``) and ``r`` is
-    added to the whole diagonal of XᵀX (the bias is regularised too). Returns ``(w0, w)``.
-    Without ``r`` a (nearly) singular XᵀX raises :class:`SingularMatrixError` suggesting
-    regularisation, instead of returning garbage weights.
-    """
+    """``(w0, w)`` of ``w = (XᵀX + r·I)⁻¹ Xᵀy`` with a bias column of ones (regularised
+    too, as in the lesson); a (nearly) singular XᵀX with ``r = 0`` raises
+    :class:`SingularMatrixError`."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
@@ -114,7 +102,7 @@ def train_linear_regression(X, y, r: float = 0.0) -> tuple[float, np.ndarray]:
     elif is_singular(XTX):
         raise SingularMatrixError(
             "XᵀX is singular or nearly so (some features are linear combinations of others, "
-            f"e.g. duplicated columns; scaled condition number {scaled_condition(XTX):.2g}): "
+            f"e.g. duplicated columns; scaled condition number over {SINGULAR_COND:.0e}): "
             "use regularisation, e.g. train_linear_regression(X, y, r=0.01)"
         )
     try:
@@ -153,11 +141,9 @@ def rmse(y, y_pred) -> float:
 
 @dataclass
 class FeatureSpec:
-    """What ``prepare_X`` builds; learned from the training data, saved with the model.
-
-    ``age`` and ``doors`` switch on the lesson's engineered features, ``makes`` and
-    ``categories`` hold the top values one-hot encoded by hand.
-    """
+    """What ``prepare_X`` builds (learned from the training data, saved with the model):
+    ``age`` and ``doors`` switch on engineered features, ``makes`` and ``categories`` hold
+    the top values one-hot encoded by hand."""
 
     base: list[str] = field(default_factory=lambda: list(BASE))
     age: bool = False

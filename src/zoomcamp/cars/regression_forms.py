@@ -1,11 +1,6 @@
-"""The lesson's first forms of linear regression, before the normal equation.
-
-The course builds the prediction ``g(x_i) = w0 + Σ_j w_j·x_ij`` three times: as a loop
-over the features of one car, as a dot product of that car with the weights (the bias
-folded in as a leading 1), and for every car at once as the matrix product
-``X·w`` with a column of ones. All three give what :func:`zoomcamp.cars.regression.predict`
-gives (tested to 1e-9 on the car-price features); the loops are here to be read, not to
-be fast::
+"""The lesson's first forms of the prediction ``g(x_i) = w0 + Σ_j w_j·x_ij``: a loop over
+one car's features, a dot product (the bias as a weight on a leading 1), and ``X·w`` with a
+column of ones for every car. Loops to be read, not to be fast::
 
     from zoomcamp.cars import regression_forms as forms
     forms.predict_one_loop([453, 11, 86], 7.17, [0.01, 0.04, 0.002])   # 12.312

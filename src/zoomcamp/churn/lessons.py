@@ -1,9 +1,5 @@
-"""The numbers and figures of the churn lessons, computed once: ``03-classification/lesson.py``
-and ``04-evaluation/lesson.py`` write them under ``reports/``; the notebooks walk through the
-same steps one cell at a time and show the same figures (they write nothing).
-
-Everything here is deterministic (fixed seeds, no timings), so the committed reports are
-byte-identical after every ``uv run zoomcamp reproduce``.
+"""The numbers and figures of the churn lessons (03, 04), what ``lesson.py`` of each module
+writes under ``reports/`` and what the notebooks check their own code against.
 """
 
 from __future__ import annotations
@@ -84,10 +80,8 @@ def classification_lesson(
 
 
 def make_onehot_scaled(C: float = LESSON_C) -> Pipeline:
-    """The scikit-learn way beside ``DictVectorizer``: a ``ColumnTransformer`` one-hot
-    encodes the categoricals (``OneHotEncoder``; values unseen in training become all-zero
-    rows) and standardises the numericals (``StandardScaler``), then the same
-    ``LogisticRegression(C, max_iter=1000)`` (lbfgs). It takes a DataFrame, not dicts."""
+    """``OneHotEncoder`` (categoricals) + ``StandardScaler`` (numericals) in a
+    ``ColumnTransformer``, then ``LogisticRegression(C, max_iter=1000)``; takes a DataFrame."""
     columns = ColumnTransformer(
         [
             ("onehot", OneHotEncoder(handle_unknown="ignore"), churn.CATEGORICAL),
@@ -99,9 +93,8 @@ def make_onehot_scaled(C: float = LESSON_C) -> Pipeline:
 
 
 def fit_onehot_scaled(df: pd.DataFrame, C: float = LESSON_C) -> Pipeline:
-    """:func:`make_onehot_scaled` fitted on ``df`` (one BLAS thread, as
-    ``classification.fit_logistic``). Should lbfgs stop at ``max_iter``, its
-    ConvergenceWarning is silenced and ``classification.converged`` reports it instead."""
+    """:func:`make_onehot_scaled` fitted on ``df``, as ``classification.fit_logistic`` fits
+    (one BLAS thread, ConvergenceWarning silenced: ``classification.converged`` tells)."""
     model = make_onehot_scaled(C)
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -165,11 +158,9 @@ def sampled_auc(y: np.ndarray, score: np.ndarray, rng: np.random.Generator) -> f
 
 
 def evaluation_lesson(figures: bool = True) -> tuple[dict[str, Any], dict]:
-    """The 04 lesson: ``(summary, figures)``; the summary is ``lesson.json`` (ending with the
-    final model's ``test_auc``, C = 1 as in the course), the figures
+    """The 04 lesson: ``(summary, figures)``; the summary is ``lesson.json``, the figures
     ``accuracy-thresholds``, ``roc-curve`` and ``precision-recall`` (none with
-    ``figures=False``). One generator (seed 1) draws the random model's scores, then the
-    sampled pairs, as the notebook does."""
+    ``figures=False``). One generator (seed 1) draws the random scores, then the pairs."""
     run = validation_scores()
     y, score = run["y"], run["score"]
     table = metrics.rates_table(y, score)

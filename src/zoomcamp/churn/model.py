@@ -1,18 +1,6 @@
 """The Telco churn lesson (03, 04) as a library: data preparation, the seed-1 split, EDA
-helpers, the model, its training with C chosen by cross-validation, and a checked saver and
-loader for the model folder ``models/churn/`` that 05-deployment serves.
-
-Used by ``03-classification/train.py`` and ``lesson.py``, ``04-evaluation/lesson.py`` and
-the notebooks of 03 and 04. 05-deployment imports nothing from here: its build step copies
-``models/churn/`` (``model.bin`` + ``metadata.json``, see :mod:`zoomcamp.artifacts`) into
-its image, and its own reader checks the same metadata. The service loads only
-``model.json``, the same model as plain data (:func:`portable`: intercept, per-field
-weights, vocabulary, allowed values, threshold), so nothing is executed on load and its
-image needs neither scikit-learn nor pickle; ``model.bin`` stays for the lessons::
-
-    from zoomcamp.churn import model as churn
-    pipeline, metadata = churn.load_model()          # models/churn/, verified first
-    pipeline.predict_proba([customer])[0, 1]
+helpers, the model, its training (C by cross-validation) and the checked model folder
+``models/churn/`` that 05-deployment serves (``load_model()``: the verified pipeline).
 """
 
 from __future__ import annotations
@@ -35,8 +23,7 @@ from zoomcamp.settings import fast_mode
 DATASET = "telco-churn"
 SEED = 1
 TARGET = "churn"
-# ``seniorcitizen`` stays the dataset's 0/1 integer (the course's choice): it is listed as
-# categorical, but DictVectorizer sees a number and makes one column of it, not two.
+# seniorcitizen stays 0/1 (the course's choice): DictVectorizer makes one column of it
 CATEGORICAL = [
     "gender", "seniorcitizen", "partner", "dependents", "phoneservice", "multiplelines",
     "internetservice", "onlinesecurity", "onlinebackup", "deviceprotection", "techsupport",
@@ -190,10 +177,9 @@ def cross_validate(df: pd.DataFrame, C_values: list[float], seed: int = SEED) ->
 
 
 def train(folder: Path | str, C: float | None = None, C_values: list[float] | None = None):
-    """Train the served model and save it to ``folder``: fitted on train+validation of the
-    seed-1 split, scored on test; C by 5-fold CV AUC on train+validation unless given
-    (ties to 1e-12 go to the smaller C). Returns ``(metadata, summary)``: the summary is
-    what ``reports/03-classification/train.json`` holds (no timings: it is committed)."""
+    """Train the served model on train+validation of the seed-1 split, score it on test
+    and save it to ``folder``; C by 5-fold CV AUC unless given (ties to 1e-12: the smaller
+    C). Returns ``(metadata, summary)``, the summary being ``train.json``."""
     if C is not None and not C > 0:
         raise ZoomcampError(f"C must be positive, got {C}")
     df = load_data()
@@ -232,14 +218,9 @@ def train(folder: Path | str, C: float | None = None, C_values: list[float] | No
 
 
 def portable(pipeline: Pipeline, categories: dict[str, list]) -> dict[str, Any]:
-    """The fitted pipeline as plain data, enough to score without scikit-learn.
-
-    A logistic regression on DictVectorizer's columns is ``p = sigmoid(intercept + sum of
-    w[field=value] for string fields + w[field] * value for numeric ones)``; a string value
-    the vectorizer never saw adds nothing. ``vocabulary`` is DictVectorizer's feature names
-    in column order (``coef_`` order), ``weights`` the same numbers by field, ``allowed``
-    the dataset's values of each categorical field. Floats are written with ``repr`` by
-    ``json``, so every weight reads back bit for bit."""
+    """The fitted pipeline as plain data (``model.json``), enough to score without
+    scikit-learn: ``p = sigmoid(intercept + Σ w[field=value] + Σ w[field]·value)``, an unseen
+    value adding 0; ``vocabulary`` in ``coef_`` order, ``allowed`` the dataset's values."""
     steps = getattr(pipeline, "named_steps", {})
     dv, lr = steps.get("dictvectorizer"), steps.get("logisticregression")
     if dv is None or lr is None:
@@ -307,10 +288,9 @@ def save_model(
 
 
 def load_model(folder: Path | str | None = None) -> tuple[Pipeline, dict[str, Any]]:
-    """The pipeline and metadata of a model folder (default ``models/churn/``), refusing a
-    folder whose metadata, file digests or scikit-learn version do not match
-    (``artifacts.ArtifactError``, a ZoomcampError). Nothing is unpickled before the check,
-    and the bytes unpickled are the bytes whose digest was checked."""
+    """The pipeline and metadata of a model folder (default ``models/churn/``), verified
+    (``artifacts.verify``) before the checked bytes are unpickled; a mismatch raises
+    ``artifacts.ArtifactError``."""
     folder = Path(folder) if folder is not None else model_dir()
     meta = artifacts.verify(folder)
     if MODEL_FILE not in meta["files"]:

@@ -1,11 +1,6 @@
-"""The lead-scoring dataset of the 2025 homework (modules 03 and 04) as a library, used by
-``03-classification/homework.py``, ``04-evaluation/homework.py`` and their notebooks.
-
-Preparation as the homework states it: missing categorical values become the string
-``'NA'``, missing numeric values ``0.0``; target ``converted``. The model is
-``DictVectorizer`` + ``LogisticRegression`` with a chosen solver, because of the solver
-quirk: the homework names ``liblinear`` but the course's published solutions fitted the
-default ``lbfgs`` (see ``SOLVERS``).
+"""The lead-scoring data of the 2025 homeworks of 03 and 04: gaps filled as the homework
+says (``'NA'``, ``0.0``), the split, and ``DictVectorizer`` + ``LogisticRegression`` with
+either solver (the solver quirk: see ``SOLVERS``).
 """
 
 from __future__ import annotations
@@ -99,10 +94,8 @@ def fit(
     C: float = 1.0,
     random_state: int | None = 42,
 ) -> Pipeline:
-    """Fit the homework model on ``df`` (``classification.fit_logistic``).
-
-    lbfgs stops at ``max_iter`` on the unscaled ``annual_income``: that is the quirk the
-    homework is about; its ConvergenceWarning is silenced rather than printed per fit."""
+    """Fit the homework model on ``df`` (``classification.fit_logistic``; lbfgs stopping at
+    ``max_iter`` on the unscaled ``annual_income`` is the quirk, not an error)."""
     if solver not in SOLVERS:
         raise ZoomcampError(f"solver must be one of {SOLVERS}, got {solver!r}")
     return classification.fit_logistic(

@@ -1,11 +1,6 @@
-"""The 2025 homework of module 04 (lead scoring evaluation, 6 questions) as a library: the
-questions, their options and ``compute()``, which ``04-evaluation/homework.py`` and its
-notebook share.
-
-Computed with the hand-written metrics of ``zoomcamp.metrics``. The solver quirk of 03
-again: the homework names ``LogisticRegression(solver='liblinear')``; the published solution used lbfgs for Q2 and
-liblinear for Q5-Q6. Q2-Q6 are computed with both solvers, both recorded as variants, and
-``option`` follows the solver the published solution used for that question.
+"""The 2025 homework of module 04 (lead scoring evaluation): one function per question and
+:func:`compute`, the answers ``04-evaluation/homework.py`` prints. Q2-Q6 with both solvers
+(``FOLLOWS``: which one ``option`` follows, ``WHY``: the note).
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The 2025 homework of module 03 (lead scoring, 6 questions) as a library: the questions,
-their options and ``compute()``, which ``03-classification/homework.py`` and its notebook
-share.
-
-Every answer is computed from the data. The solver quirk: the homework names ``LogisticRegression(solver='liblinear')``
-but the course's published solution fitted the default ``lbfgs``; Q4-Q6 are computed with
-both, both are recorded as variants, and ``option`` follows lbfgs (see ``NOTE``).
+"""The 2025 homework of module 03 (lead scoring): one function per question and
+:func:`compute`, the answers ``03-classification/homework.py`` prints. Q4-Q6 with both
+solvers, ``option`` following lbfgs (``NOTE`` says why).
 """
 
 from __future__ import annotations

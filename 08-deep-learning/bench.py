@@ -1,20 +1,16 @@
 """uv run python 08-deep-learning/bench.py [--epochs 3] [--augmented-epochs 3] [--framework both] [--save]
 
-Seconds per epoch of the hair-type CNN on this machine, plain and augmented, in PyTorch
-(``zoomcamp.hair.train_torch``, what the homework answers come from) and in Keras, one after
-the other in one run, printed side by side on stderr. Each epoch is timed from its first
-batch to the end of its test evaluation (what the homework does every epoch); for Keras
-split into the training part and the evaluation part. The first epoch of each phase is
-reported separately (Keras also traces its graph then) and the steady figure is the median
-of the others. The load average is recorded before and after
-(other processes share the cores). ``--save`` writes reports/08-deep-learning/bench.json.
-Prints one JSON object on stdout.
+Seconds per plain and augmented epoch of the hair-type CNN, PyTorch then Keras in one run,
+side by side on stderr (an epoch: its training and its test evaluation; the steady figure is
+the median after the first). One JSON object on stdout; ``--save`` also writes
+``reports/08-deep-learning/bench.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -22,13 +18,11 @@ import statistics
 import sys
 import time
 
-from zoomcamp import cli, reports
+from zoomcamp import native_logs, reports, script
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import data as hair
-from zoomcamp.hair import model_keras as hair_model
-from zoomcamp.hair import model_torch as hair_torch
-from zoomcamp.hair import train_keras as hair_train
-from zoomcamp.hair import train_torch as hair_torch_train
+
+TORCH_THREADS = 2  # train_torch.Config().threads, what the recorded history is for
 
 
 def _timer(rows: list):
@@ -57,15 +51,20 @@ def _timer(rows: list):
 
 
 def bench_torch(epochs: int, augmented_epochs: int, limit: int | None, threads: int) -> dict:
+    from zoomcamp.hair import train_torch
+
     load_before = os.getloadavg()
-    data = hair.load_data(limit=limit, resample=hair_torch.RESAMPLE, normalised=False)
+    config = dataclasses.replace(
+        train_torch.Config(),
+        epochs=epochs,
+        augmented_epochs=augmented_epochs,
+        limit=limit,
+        threads=threads,
+    )
+    data = hair.load_data(limit=limit, resample=config.resize, normalised=False)
     t0 = time.process_time()
-    _, _, seconds = hair_torch_train.fit(
-        data,
-        epochs,
-        augmented_epochs,
-        threads,
-        echo=lambda m: print(f"pytorch {m}", file=sys.stderr),
+    _, _, seconds = train_torch.fit(
+        data, config, echo=lambda m: print(f"pytorch {m}", file=sys.stderr)
     )
     result = {}
     for phase, rows in (("plain", seconds[:epochs]), ("augmented", seconds[epochs:])):
@@ -78,12 +77,12 @@ def bench_torch(epochs: int, augmented_epochs: int, limit: int | None, threads: 
                 "images_per_second_incl_test": (len(data.y_train) + len(data.y_test)) / sec,
             }
     return {
-        "settings": {"threads": threads, "batch_size": hair.BATCH_SIZE},
+        "settings": {"threads": threads, "batch_size": config.batch_size},
         **result,
         "cpu_seconds_total": time.process_time() - t0,
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
-        "versions": hair_torch_train.versions(),
+        "versions": train_torch.versions(),
     }
 
 
@@ -96,6 +95,9 @@ def bench(
     deterministic: bool,
 ) -> dict:
     import tensorflow as tf
+
+    from zoomcamp.hair import model_keras as hair_model
+    from zoomcamp.hair import train_keras
 
     load_before = os.getloadavg()
     hair_model.configure_tf(threads, deterministic=deterministic)
@@ -140,7 +142,7 @@ def bench(
             "threads": threads or "tensorflow default",
             "jit_compile": jit,
             "op_determinism": deterministic,
-            "batch_size": hair.BATCH_SIZE,
+            "batch_size": hair_model.BATCH_SIZE,
         },
         **result,
         "machine": {
@@ -151,19 +153,20 @@ def bench(
             "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         },
-        "versions": hair_train.versions(),
+        "versions": train_keras.versions(),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
-    )
+    parser = script.parser(__doc__)
     parser.add_argument("--epochs", type=int, default=3, help="plain epochs to time")
     parser.add_argument("--augmented-epochs", type=int, default=3, help="augmented epochs to time")
     parser.add_argument("--limit", type=int, default=None, help="images per split (default: all)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="TensorFlow intra/inter-op threads"
+        "--threads",
+        type=int,
+        default=None,
+        help="TensorFlow intra/inter-op threads (default: TensorFlow's)",
     )
     parser.add_argument(
         "--jit", action=argparse.BooleanOptionalAction, default=False, help="XLA jit_compile"
@@ -177,35 +180,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--framework", choices=("both", "pytorch", "keras"), default="both", help="what to time"
     )
-    parser.add_argument(
-        "--torch-threads", type=int, default=hair_torch.THREADS, help="torch threads"
-    )
+    parser.add_argument("--torch-threads", type=int, default=TORCH_THREADS, help="torch threads")
     parser.add_argument(
         "--save", action="store_true", help="write reports/08-deep-learning/bench.json"
     )
     args = parser.parse_args(argv)
-    try:
-        if args.epochs < 1 and args.augmented_epochs < 1:
-            raise ZoomcampError("time at least one epoch")
-        if args.torch_threads < 1:
-            raise ZoomcampError("--torch-threads must be at least 1")
-        result: dict = {}
-        if args.framework in ("both", "pytorch"):
-            result["pytorch"] = bench_torch(
-                args.epochs, args.augmented_epochs, args.limit, args.torch_threads
-            )
-        if args.framework in ("both", "keras"):
-            result["keras"] = bench(
-                args.epochs,
-                args.augmented_epochs,
-                args.limit,
-                args.threads,
-                args.jit,
-                args.deterministic,
-            )
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    if args.epochs < 1 and args.augmented_epochs < 1:
+        raise ZoomcampError("time at least one epoch")
+    if args.torch_threads < 1:
+        raise ZoomcampError("--torch-threads must be at least 1")
+    result: dict = {}
+    if args.framework in ("both", "pytorch"):
+        result["pytorch"] = bench_torch(
+            args.epochs, args.augmented_epochs, args.limit, args.torch_threads
+        )
+    if args.framework in ("both", "keras"):
+        native_logs.filter_stderr()  # before TensorFlow is imported
+        result["keras"] = bench(
+            args.epochs,
+            args.augmented_epochs,
+            args.limit,
+            args.threads,
+            args.jit,
+            args.deterministic,
+        )
     result["seconds_per_epoch"] = {
         phase: {fw: r[phase]["seconds_per_epoch"] for fw, r in result.items() if phase in r}
         for phase in ("plain", "augmented")
@@ -221,4 +219,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

@@ -1,29 +1,20 @@
 """uv run python 08-deep-learning/homework.py [--json] [--history PATH]
 
-The 2025 homework of module 08 (hair type, curly vs straight, 6 questions), answered as the
-homework sets it, from the PyTorch run of ``train_torch.py`` (its recorded history,
-``models/hair-torch/history.json``, verified with the model folder; under ZOOMCAMP_FAST=1
-the tiny run's in ``.fast/models/hair-torch/``). When no history with the wanted settings
-exists, it trains first (progress on stderr). ``--history PATH`` answers from a recorded
-PyTorch history file instead (e.g. ``reports/08-deep-learning/hair-torch-history.json``),
-whatever its settings, without training. The Keras track's committed run
-(``reports/08-deep-learning/hair-keras-history.json``, NEAREST resize, Keras' own initialisation)
-is shown beside each answer as the ``keras`` variant. ``--json`` prints one JSON object and
-nothing else on stdout.
+The 6 answers of the 2025 homework (hair type, curly vs straight), from the PyTorch run's
+recorded history (``models/hair-torch/``; trains first when none has the homework's settings).
+``--history PATH`` answers from a recorded PyTorch history file instead, without training.
+The Keras variant's committed run is shown beside Q3-Q6. ``--json``: one JSON object on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-from zoomcamp import homework, paths
+from zoomcamp import homework, paths, script
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import data as hair
-from zoomcamp.hair import model_torch as hair_torch
-from zoomcamp.hair import train_keras as hair_train
-from zoomcamp.hair import train_torch as hair_torch_train
+from zoomcamp.hair import history
 
 OPTIONS_Q1 = [
     "MSE",
@@ -36,7 +27,7 @@ OPTIONS_Q3 = ["0.05", "0.12", "0.40", "0.84"]
 OPTIONS_Q4 = ["0.007", "0.078", "0.171", "1.710"]
 OPTIONS_Q5 = ["0.008", "0.08", "0.88", "8.88"]
 OPTIONS_Q6 = ["0.08", "0.28", "0.68", "0.98"]
-# The Keras track's run as committed (not rerun here: the suite never trains 20 epochs).
+# The Keras variant's run as committed (not rerun here: the suite never trains 20 epochs).
 KERAS_HISTORY = paths.REPO_ROOT / "reports" / hair.MODULE / "hair-keras-history.json"
 
 
@@ -55,23 +46,23 @@ def _where(result: dict) -> str:
     )
 
 
-def compute(history: Path | None = None) -> dict:
+def compute(history_file: Path | None = None) -> dict:
     import torch
 
-    if history is None:
-        result = hair_torch_train.recorded_history()
+    from zoomcamp.hair import train_torch
+
+    if history_file is None:
+        result = train_torch.recorded_history()
     else:
-        result = hair_train.read_history(history)
+        result = history.read_history(history_file)
         if result.get("framework") != "pytorch":
-            raise ZoomcampError(f"{history} is not a PyTorch run (train_torch.py writes one)")
+            raise ZoomcampError(f"{history_file} is not a PyTorch run (train_torch.py writes one)")
     loss = torch.nn.BCEWithLogitsLoss()
-    torch.manual_seed(hair.SEED)
-    params = hair_torch.count_params(hair_torch.build_model())
-    a = hair_train.answers_from_history(result)
+    params = train_torch.count_params(train_torch.HairCNN())
+    a = history.answers_from_history(result)
     keras = None
     if KERAS_HISTORY.is_file():
-        keras_result = hair_train.read_history(KERAS_HISTORY)
-        keras = hair_train.answers_from_history(keras_result)
+        keras = history.answers_from_history(history.read_history(KERAS_HISTORY))
     answers = {
         "q1": homework.answer(
             type(loss).__name__,
@@ -114,20 +105,17 @@ def compute(history: Path | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # zoomcamp.homework.main owns --json and --help; --history is taken off first
+    # zoomcamp.homework.main owns --json, --help and the answers contract; --history first
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--history", type=Path, default=None)
     args, rest = pre.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     homework.main(
         hair.MODULE,
         lambda: compute(args.history),
-        description="Module 08 homework (2025): hair type CNN in PyTorch. --history PATH: "
-        "answer from a recorded PyTorch history (history.json or "
-        "reports/08-deep-learning/hair-torch-history.json) without training.",
+        description=script.description(__doc__),
         argv=rest,
     )
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

@@ -1,46 +1,32 @@
 """uv run python 08-deep-learning/train_keras.py
 
-Trains the homework's hair-type CNN: 10 epochs on the plain training set, then 10 more
-epochs of the same model with augmentation, evaluating on test after every epoch.
-Writes ``models/hair-keras/`` (``zoomcamp.artifacts``): ``hair-model.keras`` (the epoch with the
-best test accuracy), ``history.json`` (per epoch: loss, accuracy, val_loss, val_accuracy,
-seconds) and ``metadata.json`` (digests, versions, data digest, config, metrics). The full
-run also writes ``reports/08-deep-learning/hair-keras-history.json`` (no timings) and
-``hair-keras-curves.png``. ZOOMCAMP_FAST=1 trains a tiny setting (60 images, 1 + 1 epochs) into
-``.fast/``. Keras' progress output goes to stderr.
+Trains the hair-type CNN on the Keras variant (``zoomcamp.hair.train_keras``): 10 plain
+epochs, then 10 augmented, testing after each; keeps the epoch with the best test accuracy in
+``models/hair-keras/``. The full run also writes ``hair-keras-history.json`` and
+``hair-keras-curves.png`` under ``reports/08-deep-learning/``. Keras' progress goes to stderr.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import sys
-
-from zoomcamp import cli
-from zoomcamp.errors import ZoomcampError
-from zoomcamp.hair import data as hair
-from zoomcamp.hair import train_keras as hair_train
+from zoomcamp import native_logs, script
+from zoomcamp.hair import history
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
-    )
-    hair.add_training_args(
+    parser = script.parser(__doc__)
+    history.add_training_args(
         parser,
-        out_dir="models/hair",
+        out_dir="models/hair-keras",
         threads=None,
-        threads_help="TensorFlow intra/inter-op threads",
+        threads_help="TensorFlow intra/inter-op threads (default: TensorFlow's)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        epochs, augmented, limit = hair.training_plan(args)
-        hair_train.train(epochs, augmented, limit, args.out_dir, args.reports, args.threads)
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    native_logs.filter_stderr()  # before TensorFlow is imported
+    from zoomcamp.hair import train_keras
+
+    plan = history.training_plan(args, train_keras.PLAN, train_keras.FAST_PLAN)
+    train_keras.train(*plan, args.out_dir, args.reports, args.threads)
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

@@ -12,8 +12,7 @@ from PIL import Image
 
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import data as hair
-from zoomcamp.hair import model_keras as hair_model
-from zoomcamp.hair import train_keras as hair_train
+from zoomcamp.hair import history, model_keras
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -99,7 +98,7 @@ def test_param_count_matches_formula():
     dense = flat * 64 + 64
     out = 64 + 1
     assert (conv, flat) == (896, 313632)
-    model = hair_model.build_model()
+    model = model_keras.build_model()
     assert model.count_params() == conv + dense + out == 20073473
     assert model.output_shape == (None, 1)
     assert model.get_layer("flatten").output.shape[-1] == flat
@@ -109,28 +108,28 @@ def test_param_count_matches_formula():
 def test_augmentation_shapes_and_reproducibility():
     rng = np.random.default_rng(1)
     batch = rng.normal(size=(4, 200, 200, 3)).astype(np.float32)
-    a = np.asarray(hair_model.augmentation(seed=42)(batch, training=True))
-    b = np.asarray(hair_model.augmentation(seed=42)(batch, training=True))
+    a = np.asarray(model_keras.augmentation(seed=42)(batch, training=True))
+    b = np.asarray(model_keras.augmentation(seed=42)(batch, training=True))
     assert a.shape == batch.shape
     np.testing.assert_array_equal(a, b)  # seeded
     assert not np.allclose(a, batch)  # it does transform
     np.testing.assert_array_equal(
-        np.asarray(hair_model.augmentation()(batch, training=False)), batch
+        np.asarray(model_keras.augmentation()(batch, training=False)), batch
     )
 
 
 def test_random_resized_crop():
     rng = np.random.default_rng(2)
     small = rng.normal(size=(3, 50, 60, 3)).astype(np.float32)
-    assert np.asarray(hair_model.RandomResizedCrop(seed=1)(small)).shape == (3, 200, 200, 3)
+    assert np.asarray(model_keras.RandomResizedCrop(seed=1)(small)).shape == (3, 200, 200, 3)
     # full area and ratio 1 on a 200x200 image: the box is the whole image -> identity
     batch = rng.normal(size=(2, 200, 200, 3)).astype(np.float32)
-    same = hair_model.RandomResizedCrop(scale=(1.0, 1.0), ratio=(1.0, 1.0), seed=1)(batch)
+    same = model_keras.RandomResizedCrop(scale=(1.0, 1.0), ratio=(1.0, 1.0), seed=1)(batch)
     np.testing.assert_allclose(np.asarray(same), batch, atol=1e-5)
     # a constant image stays constant whatever the crop
     const = np.full((2, 200, 200, 3), 0.7, np.float32)
     np.testing.assert_allclose(
-        np.asarray(hair_model.RandomResizedCrop(seed=3)(const)), const, atol=1e-6
+        np.asarray(model_keras.RandomResizedCrop(seed=3)(const)), const, atol=1e-6
     )
 
 
@@ -186,7 +185,7 @@ def test_dataset_batches_shuffles_and_keeps_labels():
     n = 45
     x = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 2, 3), np.float32)
     y = (np.arange(n) % 2).astype(np.float32)
-    ds = hair_model.make_dataset(x, y, shuffle=True)
+    ds = model_keras.make_dataset(x, y, shuffle=True)
     epoch1 = [(np.asarray(a), np.asarray(b)) for a, b in ds]
     epoch2 = [(np.asarray(a), np.asarray(b)) for a, b in ds]
     assert [len(b) for _, b in epoch1] == [20, 20, 5]
@@ -196,7 +195,7 @@ def test_dataset_batches_shuffles_and_keeps_labels():
     for a, b in epoch1:  # labels travel with their images
         np.testing.assert_array_equal(b[:, 0], a[:, 0, 0, 0] % 2)
     fresh = np.concatenate(
-        [np.asarray(a)[:, 0, 0, 0] for a, _ in hair_model.make_dataset(x, y, shuffle=True)]
+        [np.asarray(a)[:, 0, 0, 0] for a, _ in model_keras.make_dataset(x, y, shuffle=True)]
     )
     np.testing.assert_array_equal(fresh, order1)  # seeded: the same first epoch again
 
@@ -207,7 +206,7 @@ def test_homework_statistics_from_history():
     val_loss = [0.7] * 10 + [0.6, 0.62, 0.58, 0.61, 0.59]
     val_acc = [0.6] * 10 + [0.61, 0.62, 0.63, 0.64, 0.65]
     h = {"loss": loss, "accuracy": acc, "val_loss": val_loss, "val_accuracy": val_acc}
-    a = hair_train.answers_from_history({"history": h, "plain_epochs": 10})
+    a = history.answers_from_history({"history": h, "plain_epochs": 10})
     assert a["median_train_accuracy_plain"] == pytest.approx(statistics.median(acc[:10]))
     assert a["std_train_loss_plain"] == pytest.approx(statistics.pstdev(loss[:10]))
     assert a["mean_test_loss_augmented"] == pytest.approx(statistics.fmean(val_loss[10:]))

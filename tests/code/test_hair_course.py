@@ -1,27 +1,32 @@
 """The course's homework-09 assets (``zoomcamp.hair.course``): registered with their real
-URLs, trusted on first use (the first digest is recorded, a later different one refused),
+URLs, trusted on first use (the first digest is pinned in a scratch pins file, a later
+different one refused),
 checked by their interface; and the homework's NEAREST preprocessing by hand."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from zoomcamp import datasets, downloads
+from zoomcamp import datasets, pins
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import course as hair_course
-from zoomcamp.hair import model_keras as hair_model
+from zoomcamp.hair import model_keras
 
 BODY = b"first version of the file"
 
 
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
-    """A course asset served from a local mirror folder, with a scratch data folder."""
+    """A course asset served from a local mirror folder, with a scratch data folder and a
+    scratch pins file that declares it (never the committed one)."""
     monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(pins, "PINS_FILE", tmp_path / "pins.json")
+    pins.PINS_FILE.write_text(json.dumps({"toy-course": None}))
     monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "mirror"))
     ds = datasets.Dataset("toy-course", "https://example.org/files/toy.bin", (), None, "toy")
     monkeypatch.setitem(datasets.COURSE_ASSETS, ds.name, ds)
@@ -45,8 +50,7 @@ def test_registered_with_their_real_urls():
 def test_trust_on_first_use(mirror):
     ds, source = mirror
     path = datasets.fetch(ds.name)
-    pin = downloads.first_seen_path(ds)
-    assert pin.read_text().strip() == hashlib.sha256(BODY).hexdigest()
+    assert pins.get(ds.name)["sha256"] == hashlib.sha256(BODY).hexdigest()
     assert datasets.status(ds.name) == "ok"
     source.write_bytes(b"changed upstream")
     with pytest.raises(datasets.ChecksumError, match="first download"):
@@ -62,7 +66,7 @@ def test_unavailable_asset_says_why(mirror, monkeypatch):
 
 
 def test_interface_check(tmp_path):
-    path = hair_model.write_stand_in(tmp_path / "ok")  # input [N,3,200,200] -> output [N,1]
+    path = model_keras.write_stand_in(tmp_path / "ok")  # input [N,3,200,200] -> output [N,1]
     hair_course.check_interface(path)
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a graph")

@@ -79,3 +79,20 @@ def test_filter_in_a_real_process():
     assert proc.stderr == (
         b"before\n\r 50%|#####     |\r 70%|#######   |\r100%|##########|\nerror: the end\n"
     )
+
+
+def test_importing_the_keras_modules_changes_nothing():
+    """No import-time side effects: the entry points call filter_stderr themselves."""
+    code = (
+        "import os\n"
+        "before = os.fstat(2)\n"
+        "from zoomcamp.hair import model_keras, train_keras\n"
+        "from zoomcamp import native_logs\n"
+        "after = os.fstat(2)\n"
+        "assert not native_logs._started, 'filter started on import'\n"
+        "assert (before.st_ino, before.st_dev) == (after.st_ino, after.st_dev), 'fd 2 replaced'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=paths.REPO_ROOT, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]

@@ -14,7 +14,7 @@ import pytest
 
 from zoomcamp import artifacts, fileio, paths
 from zoomcamp.hair import data as hair
-from zoomcamp.hair import train_keras as hair_train
+from zoomcamp.hair import train_keras
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def run_export(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("hair-model")
-    result = hair_train.train(
+    result = train_keras.train(
         epochs=1, augmented_epochs=1, limit=40, out_dir=out, write_reports=False, verbose=0
     )
     return out, result

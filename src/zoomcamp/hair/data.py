@@ -1,5 +1,5 @@
-"""Hair type (curly vs straight): the data side of module 08's 2025 homework (the model is
-:mod:`zoomcamp.hair.model_keras`).
+"""Hair type (curly vs straight): the images of module 08's 2025 homework, for both tracks
+(PyTorch: :mod:`zoomcamp.hair.train_torch`; Keras: :mod:`zoomcamp.hair.model_keras`).
 
 Preprocessing lives in the input pipeline, in PIL + NumPy, not inside the model; the ONNX
 export records it (:func:`preprocessing`) in its metadata, from which 09-serverless reads it::
@@ -16,7 +16,6 @@ alphabetically: curly = 0, straight = 1; the model's single logit -> sigmoid = P
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, fileio, paths, settings
+from zoomcamp import datasets, fileio, paths
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("hair")
@@ -40,19 +39,7 @@ STD = np.array(STD_VALUES, dtype=np.float32)
 CLASSES = ("curly", "straight")  # sorted: curly = 0, straight = 1
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"})
-
-SEED = 42
-BATCH_SIZE = 20
-LEARNING_RATE = 0.002
-MOMENTUM = 0.8
-EPOCHS = 10  # plain
-AUGMENTED_EPOCHS = 10
-# ZOOMCAMP_FAST=1: notebooks and the homework test train this tiny setting instead.
-FAST_LIMIT, FAST_EPOCHS, FAST_AUGMENTED_EPOCHS = 60, 1, 1
-# Augmentation (the homework's torchvision transforms)
-ROTATION_DEGREES = 50
-CROP_SCALE = (0.9, 1.0)
-CROP_RATIO = (0.9, 1.1)
+SUBSET_SEED = 42  # which images a --limit run takes
 
 
 # ---------------------------------------------------------------- images and arrays
@@ -177,7 +164,7 @@ def cache_dir() -> Path:
 def _limited(items: list[tuple[str, int]], limit: int | None) -> list[tuple[str, int]]:
     if limit is None or limit >= len(items):
         return items
-    keep = np.random.default_rng(SEED).permutation(len(items))[:limit]
+    keep = np.random.default_rng(SUBSET_SEED).permutation(len(items))[:limit]
     return [items[i] for i in sorted(keep)]
 
 
@@ -264,58 +251,3 @@ def load_data(
         names_train=arrays["train"][2],
         names_test=arrays["test"][2],
     )
-
-
-# ---------------------------------------------------------------- the trainers' flags
-
-
-def add_training_args(
-    parser: argparse.ArgumentParser, *, out_dir: str, threads: int | None, threads_help: str
-) -> None:
-    """The flags of both trainers (08's ``train_keras.py``, Keras, and ``train_torch.py``),
-    declared once so the tracks cannot drift apart; ``--out-dir``'s default folder and
-    ``--threads`` (which library's threads, and its default) are each script's own."""
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help=f"plain epochs (default: {EPOCHS}; {FAST_EPOCHS} with ZOOMCAMP_FAST=1)",
-    )
-    parser.add_argument(
-        "--augmented-epochs",
-        type=int,
-        default=None,
-        help="epochs with augmentation, continuing the same model "
-        f"(default: {AUGMENTED_EPOCHS}; {FAST_AUGMENTED_EPOCHS} with ZOOMCAMP_FAST=1)",
-    )
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=None,
-        help=f"at most this many images per split, seeded (default: all; {FAST_LIMIT} with "
-        "ZOOMCAMP_FAST=1)",
-    )
-    parser.add_argument("--out-dir", type=Path, default=None, help=f"default: {out_dir}")
-    parser.add_argument("--threads", type=int, default=threads, help=threads_help)
-    parser.add_argument(
-        "--reports",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="write reports/08-deep-learning (default: for the full run and in fast mode)",
-    )
-
-
-def training_plan(args: argparse.Namespace) -> tuple[int, int, int | None]:
-    """(epochs, augmented epochs, limit) from those flags: what is not given is the
-    homework's setting, or the tiny one under ZOOMCAMP_FAST=1. Impossible values are errors."""
-    fast = settings.fast_mode()
-    epochs = args.epochs if args.epochs is not None else (FAST_EPOCHS if fast else EPOCHS)
-    augmented = args.augmented_epochs
-    if augmented is None:
-        augmented = FAST_AUGMENTED_EPOCHS if fast else AUGMENTED_EPOCHS
-    limit = args.limit if args.limit is not None or not fast else FAST_LIMIT
-    if epochs < 0 or augmented < 0 or epochs + augmented == 0:
-        raise ZoomcampError("--epochs and --augmented-epochs must be >= 0, not both 0")
-    if limit is not None and limit < 2:
-        raise ZoomcampError("--limit must be at least 2")
-    return epochs, augmented, limit

@@ -1,7 +1,9 @@
-"""Hair type (curly vs straight): the homework CNN in Keras 3, its augmentation, the tf.data
-pipeline, and the model folder ``models/hair-keras/`` (:mod:`zoomcamp.artifacts`) with the ONNX
-interface 09-serverless relies on. The data side (decoding, preprocessing, the array cache)
-is :mod:`zoomcamp.hair.data`; training is :mod:`zoomcamp.hair.train_keras`.
+"""Hair type (curly vs straight): the homework CNN in Keras 3 (the variant; the course's
+track is :mod:`zoomcamp.hair.train_torch`), its augmentation, the tf.data pipeline, and the
+model folder ``models/hair-keras/`` (:mod:`zoomcamp.artifacts`) with the ONNX interface
+09-serverless relies on. The images are :mod:`zoomcamp.hair.data`; training is
+:mod:`zoomcamp.hair.train_keras`. Entry points call :func:`zoomcamp.native_logs.filter_stderr`
+before TensorFlow is imported (nothing happens on importing this module).
 """
 
 from __future__ import annotations
@@ -14,20 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, fileio, native_logs, paths
+from zoomcamp import artifacts, fileio, paths
 from zoomcamp.hair import data as hair
-from zoomcamp.hair.data import (
-    BATCH_SIZE,
-    CROP_RATIO,
-    CROP_SCALE,
-    IMAGE_SIZE,
-    LEARNING_RATE,
-    MOMENTUM,
-    ROTATION_DEGREES,
-    SEED,
-)
+from zoomcamp.hair.data import IMAGE_SIZE
 
-native_logs.filter_stderr()  # before the (lazy) TensorFlow imports below
+# The homework's settings, as zoomcamp.hair.train_torch has them (a test keeps them equal)
+SEED = 42
+BATCH_SIZE = 20
+LEARNING_RATE = 0.002
+MOMENTUM = 0.8
+ROTATION_DEGREES = 50
+CROP_SCALE, CROP_RATIO = (0.9, 1.0), (0.9, 1.1)
 
 # ---------------------------------------------------------------- model and pipeline
 

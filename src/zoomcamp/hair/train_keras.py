@@ -1,13 +1,12 @@
-"""Hair type (curly vs straight): training the homework CNN of :mod:`zoomcamp.hair.model_keras` on
-the arrays of :mod:`zoomcamp.hair.data` (10 plain + 10 augmented epochs, tested after each), the
-model folder ``models/hair-keras/`` it writes, the recorded history the homework is answered from,
-and the training-curve figure.
+"""Hair type (curly vs straight), the Keras variant: training the homework CNN of
+:mod:`zoomcamp.hair.model_keras` on the arrays of :mod:`zoomcamp.hair.data` (10 plain + 10
+augmented epochs, tested after each), the model folder ``models/hair-keras/`` it writes and
+its recorded history. The statistics and curves are :mod:`zoomcamp.hair.history`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sys
 import time
@@ -15,19 +14,27 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, fileio, paths, reports, settings
+from zoomcamp import artifacts, fileio, paths, settings
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import data as hair
+from zoomcamp.hair import history as runs
 from zoomcamp.hair.model_keras import (
+    BATCH_SIZE,
     HISTORY_FILE,
+    LEARNING_RATE,
     MODEL_FILE,
+    MOMENTUM,
     NAME,
+    SEED,
     build_model,
     configure_tf,
     make_dataset,
     save_keras,
     tensorflow_distribution,
 )
+
+PLAN = runs.Plan(epochs=10, augmented_epochs=10, limit=None)  # the homework's
+FAST_PLAN = runs.Plan(epochs=1, augmented_epochs=1, limit=60)  # ZOOMCAMP_FAST=1
 
 log = logging.getLogger("hair")
 
@@ -72,8 +79,8 @@ def _recorder(state: dict):
 
 
 def train(
-    epochs: int = hair.EPOCHS,
-    augmented_epochs: int = hair.AUGMENTED_EPOCHS,
+    epochs: int = PLAN.epochs,
+    augmented_epochs: int = PLAN.augmented_epochs,
     limit: int | None = None,
     out_dir: Path | None = None,
     write_reports: bool | None = None,
@@ -85,7 +92,7 @@ def train(
     ``models/hair-keras/``); return the history. Reports (``hair-keras-history.json``, without timings,
     and ``hair-keras-curves.png``) are written by default for the full run and in fast mode (whose
     reports folder is the scratch one)."""
-    full = (epochs, augmented_epochs, limit) == (hair.EPOCHS, hair.AUGMENTED_EPOCHS, None)
+    full = (epochs, augmented_epochs, limit) == PLAN
     out_dir = paths.model_dir(NAME) if out_dir is None else Path(out_dir)
     if write_reports is None:
         write_reports = full or settings.fast_mode()
@@ -122,10 +129,10 @@ def train(
         "epochs": epochs,
         "augmented_epochs": augmented_epochs,
         "limit": limit,
-        "batch_size": hair.BATCH_SIZE,
-        "learning_rate": hair.LEARNING_RATE,
-        "momentum": hair.MOMENTUM,
-        "seed": hair.SEED,
+        "batch_size": BATCH_SIZE,
+        "learning_rate": LEARNING_RATE,
+        "momentum": MOMENTUM,
+        "seed": SEED,
     }
     best = state["best_epoch"]
     metrics = {
@@ -172,8 +179,7 @@ def train(
         epochs_trained=done,
     )
     if write_reports:  # deterministic: no timings (they stay in the model folder)
-        reports.save_metrics(hair.MODULE, "hair-keras-history", result)
-        reports.save_figure(hair.MODULE, "hair-keras-curves", curves_figure(result))
+        runs.save_reports(NAME, result)
     log.info(
         "best test accuracy %.4f at epoch %d; saved %s",
         metrics["best_test_accuracy"],
@@ -186,74 +192,13 @@ def train(
 # ---------------------------------------------------------------- the recorded history
 
 
-def wanted_config() -> dict:
-    """The settings the answers must come from: the homework's, or the tiny fast ones."""
-    if settings.fast_mode():
-        return {
-            "epochs": hair.FAST_EPOCHS,
-            "augmented_epochs": hair.FAST_AUGMENTED_EPOCHS,
-            "limit": hair.FAST_LIMIT,
-        }
-    return {"epochs": hair.EPOCHS, "augmented_epochs": hair.AUGMENTED_EPOCHS, "limit": None}
-
-
-def read_history(path: Path) -> dict:
-    """A recorded history: ``train_keras.py``'s ``history.json`` or the ``hair-keras-history.json`` report."""
-    try:
-        result = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ZoomcampError(f"no history at {path}") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ZoomcampError(f"cannot read {path}: {exc}") from None
-    needed = ("history", "plain_epochs", "n_train", "n_test")
-    if not isinstance(result, dict) or any(k not in result for k in needed):
-        raise ZoomcampError(f"{path} is not a training history (needs {', '.join(needed)})")
-    return result
-
-
 def recorded_history() -> dict:
     """The history of a run with the wanted settings, training one when none is recorded."""
-    cfg = wanted_config()
+    plan = runs.wanted(PLAN, FAST_PLAN)
     folder = paths.model_dir(NAME)
     if (folder / artifacts.METADATA_FILE).is_file():
-        result = read_history(artifacts.file(folder, HISTORY_FILE))
-        if all(result.get("config", {}).get(k) == v for k, v in cfg.items()):
+        result = runs.read_history(artifacts.file(folder, HISTORY_FILE))
+        if runs.matches(result, plan):
             return result
         log.warning("%s was trained with other settings; training again", folder)
-    return train(cfg["epochs"], cfg["augmented_epochs"], cfg["limit"])
-
-
-def answers_from_history(result: dict) -> dict:
-    """The numbers the questions ask for, from a per-epoch history (plain epochs first)."""
-    h, k = result["history"], result["plain_epochs"]
-    aug_loss, aug_acc = h["val_loss"][k:], h["val_accuracy"][k:]
-    return {
-        "median_train_accuracy_plain": float(np.median(h["accuracy"][:k])),
-        "std_train_loss_plain": float(np.std(h["loss"][:k])),  # population std, as np.std
-        "mean_test_loss_augmented": float(np.mean(aug_loss)),
-        "mean_test_accuracy_last5_augmented": float(np.mean(aug_acc[-5:])),
-    }
-
-
-def curves_figure(result: dict):
-    import matplotlib.pyplot as plt
-
-    h = result["history"]
-    epochs = np.arange(1, len(h["loss"]) + 1)
-    k = result["plain_epochs"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, title in (
-        (axes[0], "loss", "loss (binary cross-entropy)"),
-        (axes[1], "accuracy", "accuracy"),
-    ):
-        ax.plot(epochs, h[key], "o-", label="train")
-        ax.plot(epochs, h[f"val_{key}"], "s-", label="test")
-        if 0 < k < len(epochs):
-            ax.axvline(k + 0.5, color="grey", ls="--", lw=1)
-            ax.text(k + 0.7, ax.get_ylim()[1], "augmentation", va="top", color="grey")
-        ax.set(xlabel="epoch", title=title, xticks=epochs[:: max(1, len(epochs) // 10)])
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(f"Hair type CNN: {result['n_train']} train / {result['n_test']} test images")
-    fig.tight_layout()
-    return fig
+    return train(*plan)

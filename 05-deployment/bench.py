@@ -1,29 +1,24 @@
-"""uv run python 05-deployment/bench.py [--images NAME=TAG ...] [--rounds 3] [--cold-starts 5]
+"""uv run python 05-deployment/bench.py [--images NAME=TAG[@APP] ...] [--rounds 3] [--cold-starts 5]
 
-Image sizes, cold start and throughput of the churn service's image against a
-course-style image, each run with ``docker run --network host`` on a free port.
+Image sizes, cold start and throughput of the churn service's images, each run with
+``docker run --network host`` on a free port (README: "Image size, cold start, throughput").
 
-- ``service``:  the slim image (``docker build -t churn-service 05-deployment``);
+- ``service``: the image (``docker build -t churn-service 05-deployment``);
 - ``baseline``: the course's way, built here from ``model/model.bin`` when the tag is
-  missing: ``pip install`` of fastapi, uvicorn (with uvloop and httptools, as the service)
-  and scikit-learn into ``python:3.13-slim``, a plain FastAPI ``def`` endpoint that calls
-  ``pipeline.predict_proba`` on the request dict, the same uvicorn flags;
-- any other ``NAME=TAG`` (e.g. ``before=churn-service:before``, an older build).
+  missing (scikit-learn, a plain FastAPI ``def`` endpoint calling ``predict_proba``);
+- any other ``NAME=TAG``; ``NAME=TAG@APP`` runs ``uvicorn APP`` in that image instead of its
+  CMD, with the same flags (``fastapi=churn-service@predict:api``: the FastAPI routes
+  without the fast lanes).
 
-Sizes: ``docker image inspect`` bytes, and what each adds to ``python:3.13-slim``. Cold
-start: from ``docker run`` to the first 200 on ``/health`` (``--cold-starts`` times each,
-alternating). Throughput: ``--rounds`` rounds, the images in alternating order, each
-started afresh and given 1,000 warm-up then ``--requests`` POST /predict from
-``--clients`` keep-alive connections (a small asyncio HTTP/1.1 client, random valid
-customers); images with ``/predict/batch`` then get 1,000 customers ``--batch-repeats``
-times. Standard library only (the load client runs here). Other work on these cores skews
-the figures: every run is printed and kept, with the load average. Writes
-``reports/05-deployment/bench.json`` and appends to ``bench-runs.json`` next to it.
+Every container first answers customer.json, the same for all. Throughput: rounds in
+alternating order, each container started afresh, ``--warmup`` then ``--requests`` POST
+/predict from ``--clients`` keep-alive connections, then 1,000 customers through
+/predict/batch ``--batch-repeats`` times where there is one; medians, every run and the
+load average go to ``--output`` and ``bench-runs.json`` next to it.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -42,8 +37,12 @@ from typing import Any
 # the load client, a sibling file: found because this script's folder is on sys.path
 from bench_client import batch_times, drive, has_batch, http_request, random_customers
 
+from zoomcamp import fileio, script
+from zoomcamp.errors import ZoomcampError
+
 HERE = Path(__file__).resolve().parent
 REPORT = HERE.parent / "reports" / "05-deployment" / "bench.json"
+CUSTOMER = HERE / "customer.json"  # the example customer every container must answer alike
 RUNS = "bench-runs.json"  # next to --output: every run's summary, appended (load varies)
 BASE = "python:3.13-slim"
 # the image's uvicorn limits (limits.SERVER; the service image has them in its CMD)
@@ -85,7 +84,7 @@ CMD ["sh", "-c", "exec uvicorn predict:app --host 0.0.0.0 --port $PORT --no-acce
 
 def build_baseline(tag: str, model_bin: Path) -> None:
     if not model_bin.is_file():
-        raise SystemExit(f"error: no {model_bin}: run uv run python 05-deployment/build_model.py")
+        raise ZoomcampError(f"no {model_bin}: run uv run python 05-deployment/build_model.py")
     with tempfile.TemporaryDirectory() as ctx:
         Path(ctx, "predict.py").write_text(BASELINE_APP, encoding="utf-8")
         Path(ctx, "Dockerfile").write_text(BASELINE_DOCKERFILE, encoding="utf-8")
@@ -97,7 +96,7 @@ def build_baseline(tag: str, model_bin: Path) -> None:
 def docker(*args: str, timeout: float = 1200) -> str:
     proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise SystemExit(f"error: docker {args[0]} failed: {proc.stderr.strip()[-500:]}")
+        raise ZoomcampError(f"docker {args[0]} failed: {proc.stderr.strip()[-500:]}")
     return proc.stdout.strip()
 
 
@@ -128,22 +127,36 @@ def wait_health(port: int, name: str, timeout: float = 60.0) -> None:
             pass
         if time.monotonic() > deadline:
             logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-            raise SystemExit(f"error: {name} never answered /health: {logs.stderr[-500:]}")
+            raise ZoomcampError(f"{name} never answered /health: {logs.stderr[-500:]}")
         time.sleep(0.01)
 
 
 @contextmanager
-def container(tag: str):
-    """``docker run`` the image on the host network at a free port; yields (port, seconds
-    from ``docker run`` to the first 200 on /health); always removed."""
+def container(image: str):
+    """``docker run`` the image (``TAG`` or ``TAG@APP``) on the host network at a free port;
+    yields (port, seconds from ``docker run`` to the first 200 on /health); always removed."""
+    tag, _, app = image.partition("@")
     port, name = free_port(), f"churn-bench-{os.getpid()}-{free_port()}"
+    command = ["uvicorn", app, "--host", "0.0.0.0", "--port", str(port), *FLAGS.split()]
     t0 = time.perf_counter()
     try:
-        docker("run", "-d", "--rm", "--name", name, "--network", "host", "-e", f"PORT={port}", tag)
+        docker("run", "-d", "--rm", "--name", name, "--network", "host", "-e", f"PORT={port}",
+               tag, *(command if app else []))  # fmt: skip
         wait_health(port, name)
         yield port, time.perf_counter() - t0
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
+
+
+def answer_example(port: int) -> float:
+    """The churn probability the container at ``port`` gives customer.json."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/predict",
+        data=CUSTOMER.read_bytes(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["churn_probability"]
 
 
 def load() -> list[float]:
@@ -151,50 +164,42 @@ def load() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n", 1)[1].strip(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script.parser(__doc__)
     parser.add_argument(
         "--images",
         nargs="+",
         default=["service=churn-service", "baseline=churn-baseline:bench"],
-        help="NAME=TAG to compare (default: %(default)s)",
+        help="NAME=TAG[@APP] to compare",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (%(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
+    parser.add_argument("--cold-starts", type=int, default=5, help="cold starts per image")
+    parser.add_argument("--requests", type=int, default=20_000, help="POST /predict per run")
+    parser.add_argument("--clients", type=int, default=32, help="connections")
+    parser.add_argument("--warmup", type=int, default=1_000, help="warm-up requests")
     parser.add_argument(
-        "--cold-starts", type=int, default=5, help="cold starts per image (%(default)s)"
+        "--batch-repeats", type=int, default=20, help="timed 1,000-customer batches"
     )
-    parser.add_argument(
-        "--requests", type=int, default=20_000, help="POST /predict per run (%(default)s)"
-    )
-    parser.add_argument("--clients", type=int, default=32, help="connections (%(default)s)")
-    parser.add_argument("--warmup", type=int, default=1_000, help="warm-up requests (%(default)s)")
-    parser.add_argument(
-        "--batch-repeats", type=int, default=20, help="timed 1,000-customer batches (%(default)s)"
-    )
-    parser.add_argument(
-        "--model", type=Path, default=HERE / "model", help="model folder (default: %(default)s)"
-    )
-    parser.add_argument("--output", type=Path, default=REPORT, help="results (%(default)s)")
+    parser.add_argument("--model", type=Path, default=HERE / "model", help="model folder")
+    parser.add_argument("--output", type=Path, default=REPORT, help="results")
     args = parser.parse_args(argv)
     if args.requests < 100 or args.clients < 1 or args.rounds < 0 or args.cold_starts < 0:
-        raise SystemExit("error: --requests must be >= 100, --clients >= 1, counts >= 0")
+        raise ZoomcampError("--requests must be >= 100, --clients >= 1, counts >= 0")
     images = dict(item.split("=", 1) for item in args.images if "=" in item)
     if len(images) != len(args.images):
-        raise SystemExit("error: --images takes NAME=TAG pairs")
+        raise ZoomcampError("--images takes NAME=TAG pairs")
     if shutil.which("docker") is None:
-        raise SystemExit("error: no docker on PATH")
+        raise ZoomcampError("no docker on PATH")
     try:
         allowed = json.loads((args.model / "model.json").read_text(encoding="utf-8"))["allowed"]
     except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(
-            f"error: no usable {args.model}/model.json ({exc}): run build_model.py"
+        raise ZoomcampError(
+            f"no usable {args.model}/model.json ({exc}): run build_model.py"
         ) from None
-    for name, tag in images.items():
+    tags = {name: image.partition("@")[0] for name, image in images.items()}
+    for name, tag in tags.items():
         if image_size(tag) is None:
             if name != "baseline":
-                raise SystemExit(f"error: no image {tag} (build it first)")
+                raise ZoomcampError(f"no image {tag} (build it first)")
             build_baseline(tag, args.model / "model.bin")
 
     customers = random_customers(2_000, allowed)
@@ -209,14 +214,21 @@ def main(argv: list[str] | None = None) -> None:
                 "size": round(image_size(tag) / 1e6, 1),
                 "over_base": round((image_size(tag) - base) / 1e6, 1),
             }
-            for name, tag in images.items()
+            for name, tag in tags.items()
         }
         | {"base": {"size": round(base / 1e6, 1), "over_base": 0.0}},
         "cold_start_s": {name: [] for name in images},
         "runs": {name: [] for name in images},
         "batch": {},
+        "example": {},
     }
     order = list(images)
+    for name in order:  # the same answer everywhere, or the figures compare nothing
+        with container(images[name]) as (port, _):
+            result["example"][name] = answer_example(port)
+    if max(result["example"].values()) - min(result["example"].values()) > 1e-9:
+        raise ZoomcampError(f"the images answer customer.json differently: {result['example']}")
+    print(f"customer.json: {result['example']}", file=sys.stderr)
     for i in range(args.cold_starts):
         for name in order if i % 2 == 0 else order[::-1]:
             with container(images[name]) as (_, seconds):
@@ -245,11 +257,11 @@ def main(argv: list[str] | None = None) -> None:
     result["load_after"] = load()
     summarise(result)
     result["at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    write_json(args.output, result)
+    fileio.write_json(args.output, result)
     runs_path = args.output.parent / RUNS
     runs = json.loads(runs_path.read_text(encoding="utf-8")) if runs_path.is_file() else []
     runs.append({k: result[k] for k in ("at", "load_before", "load_after", "summary")})
-    write_json(runs_path, runs)
+    fileio.write_json(runs_path, runs)
     print(f"saved {args.output} (+ {RUNS}: {len(runs)} runs)")
 
 
@@ -283,14 +295,5 @@ def summarise(result: dict[str, Any]) -> None:
     result["summary"] = summary
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Atomic: a temp file renamed over ``path`` (this script imports nothing from zoomcamp)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as fh:
-        json.dump(obj, fh, indent=2)
-        fh.write("\n")
-    os.replace(fh.name, path)
-
-
 if __name__ == "__main__":
-    main()
+    script.run(main)

@@ -1,22 +1,15 @@
 """uv run python 05-deployment/build_model.py [--dest FOLDER]
 
-The build step of the service image: copy the churn model that 03-classification/train.py
-saved under ``models/churn/`` (``model.bin``, ``model.json`` + ``metadata.json``) into
-``model/`` here, the git-ignored part of the Docker build context (the image takes only
-``model.json``, the plain-data model; ``bench.py``'s course-style baseline the pickle).
-The folder is verified first (schema, sha256 of every file), files already identical are
-left alone (the image cache survives a rebuild) and the metadata is written last. Nothing is trained here: run
-``uv run zoomcamp reproduce 03`` (or ``uv run python 03-classification/train.py``) first.
-Then ``docker build -t churn-service 05-deployment``.
+Copy the churn model of 03-classification/train.py (``models/churn/``, verified) into
+``model/`` here, the git-ignored part of the image's build context; then
+``docker build -t churn-service 05-deployment``. Nothing is trained here.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-from zoomcamp import artifacts, paths
+from zoomcamp import artifacts, paths, script
 from zoomcamp.errors import ZoomcampError
 
 HERE = Path(__file__).resolve().parent
@@ -33,26 +26,16 @@ def build(dest: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n", 1)[1].strip(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script.parser(__doc__)
     parser.add_argument(
-        "--dest",
-        type=Path,
-        default=HERE / "model",
-        help="where the image's model goes (default: %(default)s)",
+        "--dest", type=Path, default=HERE / "model", help="where the image's model goes"
     )
     args = parser.parse_args(argv)
-    try:
-        meta = build(args.dest)
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    meta = build(args.dest)
     files = ", ".join(f"{name} sha256 {digest[:12]}…" for name, digest in meta["files"].items())
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if k != "python")
     print(f"{args.dest}: {files}  ({versions}; trained {meta['created']})")
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

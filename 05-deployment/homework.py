@@ -34,7 +34,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from zoomcamp import datasets, homework
+from zoomcamp import datasets, homework, script
 from zoomcamp.errors import ZoomcampError
 
 MODULE = "05-deployment"
@@ -236,7 +236,7 @@ def docker_answers(docker: str, pipeline_v2: Path) -> tuple[float, float]:
             return out.stdout.strip() == "true"
 
         wait_for(f"http://127.0.0.1:{port}/health", alive)
-        q6 = post(f"http://127.0.0.1:{port}/predict", RECORD_Q4)["probability"]
+        q6 = post(f"http://127.0.0.1:{port}/predict", RECORD_Q4)["conversion_probability"]
     finally:
         subprocess.run([docker, "rm", "-f", name], capture_output=True)
     return round(size_mb, 1), q6
@@ -264,7 +264,7 @@ def compute() -> dict:
     progress("Q4 pipeline_v1.bin served by FastAPI + uvicorn on 127.0.0.1")
     with uvicorn_server(v1) as url:
         answers["q4"] = homework.answer(
-            post(url + "/predict", RECORD_Q4)["probability"], OPTIONS_Q4
+            post(url + "/predict", RECORD_Q4)["conversion_probability"], OPTIONS_Q4
         )
 
     docker = docker_engine()
@@ -301,4 +301,4 @@ def compute() -> dict:
 
 
 if __name__ == "__main__":
-    homework.main(MODULE, compute, description=__doc__.split("\n", 1)[1].strip())
+    homework.main(MODULE, compute, script.description(__doc__))

@@ -1,5 +1,5 @@
-"""What the churn service refuses before scoring, at what cost, and the raw ASGI lanes that
-serve its POST endpoints (used by ``predict.py``; no FastAPI here).
+"""What the churn service refuses before scoring, and at what cost (used by ``hardening.py``;
+no FastAPI here).
 
 Every refusal costs a bounded amount of work whatever the body holds:
 
@@ -24,17 +24,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-FIELDS = 19  # a customer's fields (predict.Customer; a test checks)
-MAX_BATCH = 1000
 MAX_CUSTOMER_BYTES = 4 * 1024  # a compact customer is ~500 bytes, an indented one ~800
-MAX_BATCH_BYTES = 1024 * 1024  # MAX_BATCH customers of up to ~1 KiB each
-MAX_BATCH_VALUES = 2 + MAX_BATCH * (FIELDS + 1)  # envelope, list, customers and fields
-MAX_KEYS = 2 * FIELDS  # wider objects are refused whole, not key by key
+MAX_BATCH_BYTES = 1024 * 1024  # 1000 customers of up to ~1 KiB each
 DRAIN_BYTES = 8 * 1024 * 1024
 BODY_TIMEOUT_S = 10.0
 MAX_ERRORS = 10
@@ -194,14 +190,17 @@ def error_reply(errors: Iterable[tuple[tuple, dict[str, Any]]], count: int) -> R
     return Reply(422, {"detail": detail, "message": message, "error_count": count})
 
 
-def too_many_fields(objects: list, prefix: tuple) -> list[tuple[tuple, dict[str, Any]]]:
-    """Pydantic-shaped errors for the objects in ``objects`` with over ``MAX_KEYS`` keys:
-    pydantic would report each unknown key, at up to ~3 µs apiece in a wide object."""
+def too_many_fields(
+    objects: list, prefix: tuple, item: type[BaseModel]
+) -> list[tuple[tuple, dict[str, Any]]]:
+    """Pydantic-shaped errors for the objects in ``objects`` with over twice the fields of
+    ``item``, refused whole: pydantic would report each unknown key, at up to ~3 µs apiece."""
+    fields = len(item.model_fields)
     return [
         (prefix, {"loc": (i,) if prefix else (), "type": "too_many_fields",
-                  "msg": f"Object has {len(o)} fields, a customer {FIELDS}"})
+                  "msg": f"Object has {len(o)} fields, a {item.__name__.lower()} {fields}"})
         for i, o in enumerate(objects)
-        if type(o) is dict and len(o) > MAX_KEYS
+        if type(o) is dict and len(o) > 2 * fields
     ]  # fmt: skip
 
 
@@ -214,42 +213,3 @@ def item_errors(model: type[BaseModel], items: list, name: str):
         except ValidationError as exc:
             for e in exc.errors(include_url=False, include_context=False, include_input=False):
                 yield (name, i), e
-
-
-# --------------------------------------------------------------------------- raw ASGI lanes
-
-
-class Lane(NamedTuple):
-    score: Callable[[Any, bytes], bytes]  # (scorer, body) -> JSON answer, or raises Reply
-    limit: int  # body bytes
-
-
-async def handle(lane: Lane, scorer: Any, headers, receive) -> tuple[int, bytes]:
-    try:
-        return 200, lane.score(scorer, await read_body(headers, receive, lane.limit))
-    except Reply as reply:
-        return reply.status, reply.encode()
-
-
-class FastLanes:
-    """What uvicorn serves: the POST lanes answered here from the raw ASGI messages (the same
-    ``handle`` as the FastAPI routes, minus the routing machinery, which costs several times
-    the work itself); everything else (lifespan, /health, /docs, 404, 405) goes to ``api``,
-    whose lifespan puts the scorer in ``api.state``."""
-
-    def __init__(self, api: Any, lanes: dict[str, Lane]):
-        self.api, self.state, self.lanes = api, api.state, lanes
-
-    async def __call__(self, scope, receive, send):
-        lane = self.lanes.get(scope.get("path")) if scope["type"] == "http" else None
-        if lane is None or scope["method"] != "POST":
-            return await self.api(scope, receive, send)
-        try:
-            status, body = await handle(lane, self.state.scorer, scope["headers"], receive)
-        except ConnectionAbortedError:
-            return
-        headers = [(b"content-type", JSON), (b"content-length", b"%d" % len(body))]
-        if status in CLOSES:  # the body may be partly unread
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})

@@ -1,7 +1,7 @@
-"""python 05-deployment/test.py [--url http://localhost:9696/predict]
+"""python 05-deployment/test.py [--url http://localhost:9696/predict] [--customer FILE]
 
-The course's client: post one example customer to the churn service and print the
-answer (standard library only, so any Python runs it).
+The course's client: post one customer (default customer.json next to this file) to the
+churn service and print the answer (standard library only, so any Python runs it).
 """
 
 from __future__ import annotations
@@ -11,25 +11,30 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 URL = "http://localhost:9696/predict"
-CUSTOMER = {
-    "gender": "female", "seniorcitizen": 0, "partner": "yes", "dependents": "no",
-    "phoneservice": "no", "multiplelines": "no_phone_service", "internetservice": "dsl",
-    "onlinesecurity": "no", "onlinebackup": "yes", "deviceprotection": "no",
-    "techsupport": "no", "streamingtv": "no", "streamingmovies": "no",
-    "contract": "month-to-month", "paperlessbilling": "yes",
-    "paymentmethod": "electronic_check", "tenure": 1, "monthlycharges": 29.85,
-    "totalcharges": 29.85,
-}  # fmt: skip
+CUSTOMER_FILE = Path(__file__).resolve().parent / "customer.json"
+CUSTOMER = json.loads(CUSTOMER_FILE.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[1].strip())
     parser.add_argument("--url", default=URL, help="the service's /predict (default: %(default)s)")
+    parser.add_argument(
+        "--customer",
+        type=Path,
+        default=CUSTOMER_FILE,
+        help="a customer as JSON (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    try:
+        body = args.customer.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.customer}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
     request = urllib.request.Request(
-        args.url, data=json.dumps(CUSTOMER).encode(), headers={"Content-Type": "application/json"}
+        args.url, data=body, headers={"Content-Type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

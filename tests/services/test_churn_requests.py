@@ -11,15 +11,9 @@ answers themselves are ``test_churn_service.py``; the worst bodies within the li
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-import service_files
-
-predict = service_files.load("05-deployment", "predict")
-limits = sys.modules[predict.FastLanes.__module__]  # the module predict uses, not a copy
-EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]
-
+from churn_hostile import EXAMPLE, limits, predict
 
 # --------------------------------------------------------------------------- 422
 

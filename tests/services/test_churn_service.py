@@ -13,12 +13,13 @@ import hashlib
 import json
 import pickle
 import random
+import re
 import shutil
 import sys
 
 import numpy as np
 import pytest
-import service_files
+from churn_hostile import EXAMPLE, limits, predict
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,10 +29,7 @@ from sklearn.pipeline import Pipeline
 
 from zoomcamp.churn import model as churn
 
-predict = service_files.load("05-deployment", "predict")
-scoring = service_files.load("05-deployment", "churn_scoring")
-limits = sys.modules[predict.FastLanes.__module__]  # the module predict uses, not a copy
-EXAMPLE = predict.Customer.model_config["json_schema_extra"]["examples"][0]
+scoring = sys.modules[predict.Customer.__module__]  # the module predict uses, not a copy
 JSON = {"Content-Type": "application/json"}
 TOL = 1e-9
 META: dict = {}
@@ -132,6 +130,11 @@ def test_served_single_equals_pipeline(client, pipeline, seed):
     assert r.json()["churn"] is bool(expected >= 0.5)
 
 
+def test_the_docs_example_is_the_example_customer():
+    """customer.json (test.py's, the tests', bench.py's) is the customer /docs shows."""
+    assert predict.Customer.model_config["json_schema_extra"]["examples"] == [EXAMPLE]
+
+
 def test_example_customer(client, pipeline):
     r = client.post("/predict", json=EXAMPLE)
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -174,6 +177,33 @@ def test_openapi_documents_the_request_models(client):
         == predict.MAX_BATCH
     )
     assert client.get("/docs").status_code == 200
+
+
+def test_docs_load_only_same_origin_assets_which_are_served(client):
+    """/docs names no other host (no CDN): every asset it loads is a path on this service,
+    served with its content type; the package's other files are not served."""
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert not re.findall(r"(?i)(?:https?:)?//[a-z0-9.-]+", page.text)  # no absolute URL
+    urls = re.findall(r'(?:src|href)="([^"]*)"', page.text) + re.findall(
+        r"url: '([^']*)'", page.text
+    )
+    kinds = {}
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        r = client.get(url)
+        assert r.status_code == 200 and len(r.content) > 100, url
+        kinds[url.rsplit(".", 1)[-1]] = r.headers["content-type"].split(";")[0]
+    assert kinds == {
+        "css": "text/css", "png": "image/png", "js": "text/javascript", "json": "application/json"
+    }  # fmt: skip
+    for other in (
+        "index.html",
+        "swagger-initializer.js",
+        "swagger-ui-bundle.js.map",
+        "..%2Fpredict.py",
+    ):
+        assert client.get(f"/docs/{other}").status_code == 404, other
 
 
 # --------------------------------------------------------------------------- start-up refusals
@@ -251,7 +281,8 @@ def test_refuses_a_model_the_schema_cannot_feed(monkeypatch, tmp_path, churn_mod
 
 def test_fast_lane_answers_exactly_like_the_fastapi_routes(client):
     """``predict.app`` answers the POST endpoints without FastAPI's routing; ``predict.api``
-    is the plain FastAPI app with the same endpoints: every answer must be identical."""
+    answers them through its routes (``harden`` put the same limits there): every answer
+    must be identical."""
     bodies = [json.dumps(c).encode() for c in random_customers(20, seed=7)]
     bodies += [
         json.dumps({**EXAMPLE, "tenure": -1}).encode(),

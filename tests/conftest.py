@@ -6,6 +6,11 @@
 - ``notebooks/`` every notebook executes top to bottom
 - ``homework/``  every ``homework.py --json`` follows the answers contract
 - ``services/``  the FastAPI service and the Lambda function, in process and in containers
+
+Everything costly is made once per run by a session fixture here and shared: each fast
+model (``fast_models``: churn, car price, both hair tracks and their exports, clothing)
+and each service image (``docker_images``: the churn service, the churn Lambda, the hair
+Lambda).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import fast_models
 import pytest
+from docker_images import Image, Images
 
-from zoomcamp import artifacts, paths
+from zoomcamp import paths
 
 REPO_ROOT = paths.REPO_ROOT
 
@@ -42,6 +49,114 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+# ---- the fast models, each trained once per run ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def churn_model() -> Path:
+    """``models/churn/``: 03-classification/train.py."""
+    return fast_models.ensure("churn", "03-classification/train.py")
+
+
+@pytest.fixture(scope="session")
+def car_price_model() -> Path:
+    """``models/car-price/`` (and ``reports/02-regression/``): 02-regression/train.py."""
+    return fast_models.ensure("car-price", "02-regression/train.py")
+
+
+@pytest.fixture(scope="session")
+def hair_torch_model() -> Path:
+    """``models/hair-torch/``: 08's train_torch.py (60 images, 1 + 1 epochs: about 15 s)."""
+    return fast_models.ensure("hair-torch", "08-deep-learning/train_torch.py")
+
+
+@pytest.fixture(scope="session")
+def hair_torch_onnx(hair_torch_model) -> Path:
+    """``models/hair-torch-onnx/``: export_torch.py of this run's PyTorch model, what 09's
+    build step ships by default."""
+    return fast_models.ensure(
+        "hair-torch-onnx", "08-deep-learning/export_torch.py", source=hair_torch_model
+    )
+
+
+@pytest.fixture(scope="session")
+def hair_keras_model() -> Path:
+    """``models/hair-keras/``: 08's train_keras.py."""
+    return fast_models.ensure("hair-keras", "08-deep-learning/train_keras.py")
+
+
+@pytest.fixture(scope="session")
+def hair_keras_onnx(hair_keras_model) -> Path:
+    """``models/hair-keras-onnx/``: export_keras.py of this run's Keras model."""
+    return fast_models.ensure(
+        "hair-keras-onnx", "08-deep-learning/export_keras.py", source=hair_keras_model
+    )
+
+
+@pytest.fixture(scope="session")
+def clothing_torch_model() -> Path:
+    """``models/clothing-torch/``: 08's clothing_torch.py."""
+    return fast_models.ensure("clothing-torch", "08-deep-learning/clothing_torch.py")
+
+
+# ---- the build contexts the services ship -------------------------------------------------
+
+
+def _build_step(*args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"{args[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def churn_service_dir(churn_model, tmp_path_factory) -> Path:
+    """A copy of the 05-deployment build context whose ``model/`` holds this run's churn
+    model, copied in by the service's build step, build_model.py. The checkout's own
+    git-ignored ``model/`` is never read or written, so the service tests pass on a fresh
+    clone and leave no files behind."""
+    module = paths.module_dir("05-deployment")
+    context = tmp_path_factory.mktemp("churn-service") / module.name
+    context.mkdir()
+    for file in module.iterdir():  # the top-level files: Dockerfile, .dockerignore, code, lock
+        if file.is_file():
+            shutil.copy2(file, context / file.name)
+    _build_step(str(context / "build_model.py"), "--dest", str(context / "model"))
+    return context
+
+
+@pytest.fixture(scope="session")
+def churn_model_dir(churn_service_dir) -> Path:
+    """The served churn model folder (``model.json`` + ``metadata.json``, and the pipeline
+    ``model.bin``) of this run, as the image gets it; point ``MODEL_DIR`` at it to start
+    the service on it."""
+    return churn_service_dir / "model"
+
+
+@pytest.fixture(scope="session")
+def churn_lambda_context(churn_model, tmp_path_factory) -> Path:
+    """05-deployment/lambda's build context, made by its build step (``build.py --no-build
+    --dest``: the shared ``churn_scoring.py`` and this run's churn model)."""
+    context = tmp_path_factory.mktemp("churn-lambda")
+    build = paths.module_dir("05-deployment") / "lambda" / "build.py"
+    _build_step(str(build), "--no-build", "--dest", str(context))
+    return context
+
+
+@pytest.fixture(scope="session")
+def hair_lambda_context(hair_torch_onnx, tmp_path_factory) -> Path:
+    """09-serverless's build context with the model its build step ships by default
+    (08's PyTorch export of this run)."""
+    import service_files
+
+    build = service_files.load("09-serverless", "build")
+    return build.prepare_context(tmp_path_factory.mktemp("hair-lambda"), hair_torch_onnx)
+
+
+# ---- Docker -------------------------------------------------------------------------------
 
 
 def _docker_available() -> tuple[bool, str]:
@@ -69,78 +184,6 @@ def docker() -> str:
 
 
 @pytest.fixture(scope="session")
-def churn_service_dir(tmp_path_factory) -> Path:
-    """A copy of the 05-deployment build context whose ``model/`` holds the churn model of
-    this run: 03-classification/train.py trains it into the scratch ``models/churn/`` (once
-    per session; reused when it is already there and verifies), then the service's build
-    step, build_model.py, copies it in. The checkout's own git-ignored ``model/`` is never
-    read or written, so the service tests pass on a fresh clone and leave no files behind."""
-    source = paths.model_dir("churn")
-    try:
-        artifacts.verify(source)
-    except artifacts.ArtifactError:
-        train = REPO_ROOT / "03-classification" / "train.py"
-        proc = subprocess.run(
-            [sys.executable, str(train)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"{train} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    module = paths.module_dir("05-deployment")
-    context = tmp_path_factory.mktemp("churn-service") / module.name
-    context.mkdir()
-    for file in module.iterdir():  # the top-level files: Dockerfile, .dockerignore, code, lock
-        if file.is_file():
-            shutil.copy2(file, context / file.name)
-    proc = subprocess.run(
-        [sys.executable, str(context / "build_model.py"), "--dest", str(context / "model")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"build_model.py failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return context
-
-
-@pytest.fixture(scope="session")
-def churn_model_dir(churn_service_dir) -> Path:
-    """The served churn model folder (``model.bin`` + ``metadata.json``) of this run, as the
-    image gets it; point ``MODEL_DIR`` at it to start the service on it."""
-    return churn_service_dir / "model"
-
-
-@pytest.fixture(scope="session")
-def hair_torch_onnx() -> Path:
-    """08's PyTorch hair model and its ONNX export in the scratch models folder, the way
-    ``reproduce 08`` makes them but with the fast settings (60 images, 1 + 1 epochs: about
-    15 s): what 09's build step ships by default. Reused while it verifies."""
-    folder = paths.model_dir("hair-torch-onnx")
-    try:
-        artifacts.verify(folder)
-        return folder
-    except artifacts.ArtifactError:
-        pass
-    for script in ("train_torch.py", "export_torch.py"):
-        path = REPO_ROOT / "08-deep-learning" / script
-        proc = subprocess.run(
-            [sys.executable, str(path)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env={**os.environ, "ZOOMCAMP_FAST": "1"},
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"{path} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return folder
-
-
-@pytest.fixture(scope="session")
 def bridge(docker) -> str:
     """The README's ``docker run -p 127.0.0.1:PORT:PORT`` path needs the engine's bridge
     network. Outside CI an engine without one skips with the reason; in CI it fails."""
@@ -153,3 +196,43 @@ def bridge(docker) -> str:
             pytest.fail(f"published-port tests must run in CI: {why}")
         pytest.skip(why)
     return docker
+
+
+_IMAGES: list[Images] = []  # the run's one registry, for the failure-report hook below
+
+
+@pytest.fixture(scope="session")
+def images(docker) -> Images:
+    """Builds each image once per run and runs containers that always go
+    (``docker_images``); at the end of the run, whatever is left of them is removed."""
+    registry = Images(docker)
+    _IMAGES.append(registry)
+    yield registry
+    _IMAGES.remove(registry)
+    registry.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and _IMAGES:  # a failing test shows the log of every live container
+        for container in list(_IMAGES[0].live.values()):
+            report.sections.append(
+                (f"container {container.name} ({container.image.tag}) log", container.logs())
+            )
+    return report
+
+
+@pytest.fixture(scope="session")
+def churn_service_image(images, churn_service_dir) -> Image:
+    return images.build(churn_service_dir, name="churn-service")
+
+
+@pytest.fixture(scope="session")
+def churn_lambda_image(images, churn_lambda_context) -> Image:
+    return images.build(churn_lambda_context, name="churn-lambda")
+
+
+@pytest.fixture(scope="session")
+def hair_lambda_image(images, hair_lambda_context) -> Image:
+    return images.build(hair_lambda_context, name="hair-lambda")

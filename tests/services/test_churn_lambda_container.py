@@ -1,27 +1,25 @@
 """05-deployment/lambda: build the churn Lambda image, run it with the emulator, invoke it.
 
 The build context is a scratch copy prepared by the folder's build step (``build.py
---dest``: the shared ``churn_scoring.py`` and this run's ``models/churn/``), built once per
-session; the container runs as a non-root user on free 127.0.0.1 ports (host network) and
-is removed whatever the outcome. Answers are compared with the handler in process, which
-the in-process tests prove equal to the FastAPI service's.
+--dest``: the shared ``churn_scoring.py`` and this run's ``models/churn/``); the image
+(``churn_lambda_image``) is built once per run and shared with test_sam.py. The container
+runs as a non-root user on free 127.0.0.1 ports (host network) and is removed whatever
+the outcome. Answers are compared with the handler in process, which the in-process tests
+prove equal to the FastAPI service's.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import pickle
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-import uuid
 
 import pytest
 import service_files
+from docker_images import http_any
 from ports import free_port
 
 from zoomcamp import paths
@@ -29,34 +27,15 @@ from zoomcamp import paths
 pytestmark = pytest.mark.docker
 
 LAMBDA = paths.module_dir("05-deployment") / "lambda"
-TAG = "churn-lambda:pytest"
+INVOCATIONS = "/2015-03-31/functions/function/invocations"
 CUSTOMER_FIELDS = 19
 scoring = service_files.load("05-deployment", "churn_scoring")
 
 
-@pytest.fixture(scope="module")
-def image(docker, churn_service_dir, tmp_path_factory):
-    # churn_service_dir: this run's model is trained and in the scratch models folder
-    ctx = tmp_path_factory.mktemp("churn-lambda")
-    proc = subprocess.run(
-        [sys.executable, str(LAMBDA / "build.py"), "--no-build", "--dest", str(ctx)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert (ctx / "churn_scoring.py").read_bytes() == (
+def test_the_context_holds_the_shared_scorer(churn_lambda_context):
+    assert (churn_lambda_context / "churn_scoring.py").read_bytes() == (
         LAMBDA.parent / "churn_scoring.py"
     ).read_bytes()
-    proc = subprocess.run(
-        [docker, "build", "--network", "host", "-q", "-t", TAG, str(ctx)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return TAG
 
 
 def invoke(url: str, event) -> dict:
@@ -65,31 +44,25 @@ def invoke(url: str, event) -> dict:
         return json.loads(resp.read())
 
 
+def emulator_env(port: int) -> dict[str, str]:
+    """The emulator's two listening addresses on the host network: ``port`` for the
+    invocations, a free one for the runtime API."""
+    return {
+        "AWS_LAMBDA_RIE_ADDRESS": f"127.0.0.1:{port}",
+        "AWS_LAMBDA_RIE_API_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+
+
 @pytest.fixture(scope="module")
-def endpoint(docker, image):
-    port, api_port = free_port(), free_port()
-    name = f"churn-lambda-test-{uuid.uuid4().hex[:8]}"
-    try:
-        subprocess.run(
-            [docker, "run", "-d", "--rm", "--name", name, "--network", "host",
-             "--user", "993:990",  # non-root, like Lambda: the files must be world-readable
-             "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
-             "-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}", image],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-        deadline = time.monotonic() + 60
-        while True:  # the emulator needs a moment to listen
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "the emulator never listened"
-            time.sleep(0.2)
-        yield url
-    finally:
-        logs = subprocess.run([docker, "logs", name], capture_output=True, text=True)
-        print(logs.stdout[-2000:], logs.stderr[-2000:])
-        subprocess.run([docker, "rm", "-f", name], capture_output=True)
+def endpoint(images, churn_lambda_image):
+    with images.run(
+        churn_lambda_image,
+        port_env=emulator_env,
+        flags=["--user", "993:990"],  # non-root, like Lambda: the files must be world-readable
+        ready=http_any(),
+        timeout=60,
+    ) as container:
+        yield container.url + INVOCATIONS
 
 
 def test_test_py_gets_the_pipelines_answer(endpoint, churn_model_dir):
@@ -133,16 +106,13 @@ def test_gateway_events_and_bad_input(endpoint, churn_model_dir):
     assert bad["statusCode"] == 400 and "Invalid JSON" in json.loads(bad["body"])["error"]
 
 
-def test_image_holds_no_scikit_learn_and_no_pickle(docker, image):
+def test_image_holds_no_scikit_learn_and_no_pickle(images, churn_lambda_image):
     code = (
         "import importlib.util as u, json, os; print(json.dumps({'mods': {m: u.find_spec(m) "
         "is not None for m in ['sklearn', 'scipy', 'numpy', 'pydantic']}, "
         "'model': sorted(os.listdir(os.environ['LAMBDA_TASK_ROOT'] + '/model'))}))"
     )
-    proc = subprocess.run(
-        [docker, "run", "--rm", "--network", "host", "--entrypoint", "python", image, "-c", code],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    proc = images.run_once(churn_lambda_image, "-c", code, flags=("--entrypoint", "python"))
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     assert found["mods"] == {"sklearn": False, "scipy": False, "numpy": False, "pydantic": True}

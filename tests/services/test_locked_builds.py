@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import uuid
 
 import pytest
 
@@ -15,30 +13,19 @@ from zoomcamp import paths
 IMAGES = {
     "05-deployment": ["Dockerfile", "pyproject.toml", "uv.lock"],
     "05-deployment/hw-sklearn161": ["Dockerfile", "pyproject.toml", "uv.lock"],
+    "05-deployment/lambda": ["Dockerfile", "pyproject.toml", "uv.lock"],
     "09-serverless": ["Dockerfile", "pyproject.toml", "uv.lock"],
 }
 
 
 # the homework image's base (the course's) cannot be pulled here; the lock check does not
 # depend on it
-BUILD_ARGS = {"05-deployment/hw-sklearn161": ["--build-arg", "BASE=python:3.13-slim"]}
-
-
-def _build(docker: str, context, args: list[str]) -> subprocess.CompletedProcess:
-    tag = f"zoomcamp-stale-lock-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.run(
-        [docker, "build", "--network", "host", *args, "-t", tag, str(context)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    subprocess.run([docker, "rmi", "-f", tag], capture_output=True, timeout=120)
-    return proc
+BUILD_ARGS = {"05-deployment/hw-sklearn161": {"BASE": "python:3.13-slim"}}
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("folder", IMAGES, ids=list(IMAGES))
-def test_a_stale_lock_fails_the_build(docker, tmp_path, folder):
+def test_a_stale_lock_fails_the_build(images, tmp_path, folder):
     source = paths.REPO_ROOT / folder
     for name in IMAGES[folder]:
         shutil.copy2(source / name, tmp_path / name)
@@ -49,6 +36,6 @@ def test_a_stale_lock_fails_the_build(docker, tmp_path, folder):
     pyproject.write_text(
         text.replace("dependencies = [\n", 'dependencies = [\n    "six>=1.16",\n', 1)
     )
-    proc = _build(docker, tmp_path, BUILD_ARGS.get(folder, []))
+    proc = images.try_build(tmp_path, build_args=BUILD_ARGS.get(folder))
     assert proc.returncode != 0, "the image built from a stale lock"
     assert "needs to be updated" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]

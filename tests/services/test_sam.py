@@ -1,15 +1,15 @@
-"""The SAM templates of both Lambdas: cfn-lint, then ``sam build``, ``sam local invoke`` and
-``sam local start-api`` (a real HTTP request through the emulated API Gateway).
+"""The SAM templates of both Lambdas: cfn-lint, then ``sam local invoke`` and ``sam local
+start-api`` (a real HTTP request through the emulated API Gateway).
 
-Nothing reaches AWS. Each function is built once per session, in a scratch copy of its
-build context prepared by its own build step (09: 08's export of this run, else the tiny
-stand-in model; 05: this run's churn model), never in the checkout. ``sam build`` builds
-Image functions with docker-py on the engine's default bridge, which has no NAT here, so
-a ``docker build --network host`` of the same context first fills the layer cache (where
-the Dockerfile reaches PyPI); ``sam build`` then builds from that cache. sam runs with
-telemetry off, its version check marked done, no AWS credentials or profiles, and
-``--skip-pull-image``: it never pulls or calls out. Containers come and go with each
-invocation (sam removes them); start-api is stopped whatever the outcome.
+sam and cfn-lint run as pinned tools in their own environments (``uv tool run``, what
+``uvx`` is), never from the project's: their pins (click, pydantic) would otherwise drag
+the project's. Nothing reaches AWS. sam runs each function from the image the container
+tests build once per run (``churn_lambda_image``, ``hair_lambda_image``: the same
+Dockerfile and context the template's Metadata names, checked below) through a scratch
+copy of the template whose ``ImageUri`` names it; ``sam build`` would only build it again.
+sam runs with telemetry off, its version check marked done, no AWS credentials or
+profiles, and ``--skip-pull-image``: it never pulls or calls out. Containers come and go
+with each invocation (sam removes them); start-api is stopped whatever the outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,15 +31,16 @@ from pathlib import Path
 
 import pytest
 import service_files
-from cfnlint.decode import decode
+import yaml
 from PIL import Image
 from ports import free_port
 
-from zoomcamp import artifacts, datasets, paths
-from zoomcamp.hair import model_keras as hair_model
+from zoomcamp import datasets, paths
+from zoomcamp.hair import model_torch as hair_torch
 
-SAM = Path(sys.executable).with_name("sam")
-CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+# pinned: the versions the project's lock held before the tools left its environment
+SAM_CLI = "aws-sam-cli==1.170.0"
+CFN_LINT = "cfn-lint==1.58.0"
 HAIR = paths.module_dir("09-serverless")
 CHURN = paths.module_dir("05-deployment") / "lambda"
 TEMPLATES = {"hair": HAIR / "template.yaml", "churn": CHURN / "template.yaml"}
@@ -48,30 +48,72 @@ LOGICAL_IDS = {"hair": "HairClassifierFunction", "churn": "ChurnFunction"}
 HTTP_API_TIMEOUT_S = 30  # API Gateway HTTP API's maximum integration timeout
 
 
+def _tool(spec: str, command: str) -> list[str]:
+    """``spec``'s ``command`` in uv's cached tool environment: the first call installs it
+    (from PyPI, or uv's cache) and checks the version; later ones run offline, so no
+    call pays for an index lookup."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv is not on PATH (pip install uv)"
+    cmd = [uv, "tool", "run", "--from", spec, command, "--version"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    version = spec.split("==")[1]
+    if proc.returncode != 0 or version not in proc.stdout:
+        pytest.fail(f"uv tool run --from {spec} {command} failed:\n{proc.stderr[-3000:]}")
+    return [uv, "tool", "run", "--offline", "--from", spec, command]
+
+
+@pytest.fixture(scope="session")
+def cfn_lint() -> list[str]:
+    return _tool(CFN_LINT, "cfn-lint")
+
+
+@pytest.fixture(scope="session")
+def sam() -> list[str]:
+    return _tool(SAM_CLI, "sam")
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (``!Sub``, ``!GetAtt``, ...) read as the
+    long form (``{"Fn::Sub": ...}``), as CloudFormation does."""
+
+
+def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _short_form)
+
+
 def function(name: str) -> dict:
-    template, _ = decode(str(TEMPLATES[name]))
-    assert template is not None, f"{TEMPLATES[name]} does not parse"
+    template = yaml.load(TEMPLATES[name].read_text(encoding="utf-8"), _CloudFormationLoader)
+    assert isinstance(template, dict), f"{TEMPLATES[name]} does not parse"
     return template["Resources"][LOGICAL_IDS[name]]
 
 
 # ---- the templates, without Docker ----------------------------------------------------
 
 
-def test_templates_pass_cfn_lint():
+def test_templates_pass_cfn_lint(cfn_lint):
     proc = subprocess.run(
-        [str(CFN_LINT), *map(str, TEMPLATES.values())], capture_output=True, text=True, timeout=300
+        [*cfn_lint, *map(str, TEMPLATES.values())], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_cfn_lint_fails_a_broken_template(tmp_path):
+def test_cfn_lint_fails_a_broken_template(cfn_lint, tmp_path):
     broken = tmp_path / "template.yaml"
     text, n = re.subn(
         r"MemorySize: \d+", "MemorySize: 64", TEMPLATES["churn"].read_text(encoding="utf-8")
     )
     assert n == 1
     broken.write_text(text, encoding="utf-8")
-    proc = subprocess.run([str(CFN_LINT), str(broken)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*cfn_lint, str(broken)], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "E3034 64 is less than the minimum" in proc.stdout, proc.stdout
 
 
@@ -95,13 +137,14 @@ def test_function_is_an_image_behind_an_http_api(name):
     assert [ln for ln in ignore.splitlines() if ln and not ln.startswith("#")][0] == "*"
 
 
-# ---- sam build / local invoke / local start-api ----------------------------------------
+# ---- sam local invoke / local start-api --------------------------------------------------
 
 
 @dataclass
-class Built:
+class Deployed:
     name: str
-    context: Path
+    folder: Path  # the scratch template's folder, where sam runs
+    sam: list[str]
     env: dict[str, str]
     good: dict  # an event the function answers
     expected: dict  # what it must answer (computed here, not by the function)
@@ -129,31 +172,15 @@ def sam_env(home: Path) -> dict[str, str]:
     return env
 
 
-def prepare_hair(ctx: Path) -> tuple[dict, dict, dict]:
-    build = service_files.load("09-serverless", "build")
+def hair_events(ctx: Path) -> tuple[dict, dict, dict]:
     hl = service_files.load("09-serverless", "hair_lambda")
-    source = paths.model_dir(hair_model.ONNX_NAME)
-    try:
-        artifacts.verify(source, check_versions=False)
-        build.prepare_context(ctx, source)
-    except artifacts.ArtifactError:  # no export in this run: the stand-in, same interface
-        for name in build.context_files():
-            shutil.copy2(HAIR / name, ctx / name)
-        build.write_tiny_model(ctx / "model")
     image = sorted((datasets.unpack("hair-type") / "data" / "test" / "curly").glob("*.jpg"))[0]
     good = {"image_b64": base64.b64encode(image.read_bytes()).decode("ascii")}
-    expected = hl.HairClassifier(ctx / "model" / hair_model.ONNX_FILE).predict(Image.open(image))
+    expected = hl.HairClassifier(ctx / "model" / hair_torch.ONNX_FILE).predict(Image.open(image))
     return good, expected, {"url": "ftp://example.com/a.jpg"}
 
 
-def prepare_churn(ctx: Path, model_dir: Path) -> tuple[dict, dict, dict]:
-    proc = subprocess.run(
-        [sys.executable, str(CHURN / "build.py"), "--no-build", "--dest", str(ctx)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+def churn_events(model_dir: Path) -> tuple[dict, dict, dict]:
     customer = service_files.load("05-deployment", "test").CUSTOMER
     with open(model_dir / "model.bin", "rb") as fh:  # the trained pipeline: the reference
         p = float(pickle.load(fh).predict_proba([customer])[0, 1])
@@ -162,61 +189,51 @@ def prepare_churn(ctx: Path, model_dir: Path) -> tuple[dict, dict, dict]:
 
 
 @pytest.fixture(scope="module", params=sorted(TEMPLATES))
-def built(request, docker, tmp_path_factory) -> Built:
+def deployed(request, sam, tmp_path_factory) -> Deployed:
+    """A scratch copy of the function's template whose ``ImageUri`` names the image of this
+    run, built from the Dockerfile and context the template's Metadata names."""
     name = request.param
-    root = tmp_path_factory.mktemp(f"sam-{name}")
-    ctx = root / "context"
-    ctx.mkdir()
+    image = request.getfixturevalue(f"{name}_lambda_image")
+    meta = function(name)["Metadata"]
+    source = (TEMPLATES[name].parent / meta["DockerContext"]).resolve()
+    assert source == TEMPLATES[name].parent, meta  # the build step copies this folder
+    dockerfile = (source / meta["Dockerfile"]).read_bytes()
+    assert (image.context / meta["Dockerfile"]).read_bytes() == dockerfile
     if name == "hair":
-        good, expected, bad = prepare_hair(ctx)
+        good, expected, bad = hair_events(image.context)
     else:
-        model_dir = request.getfixturevalue("churn_model_dir")  # trains when needed
-        good, expected, bad = prepare_churn(ctx, model_dir)
-    text = TEMPLATES[name].read_text(encoding="utf-8")
-    assert "DockerTag: v1" in text
-    (ctx / "template.yaml").write_text(text.replace("DockerTag: v1", "DockerTag: pytest"))
-    tag = f"{LOGICAL_IDS[name].lower()}:pytest"  # the name sam gives the image
-    started = time.monotonic()
-    warm = subprocess.run(
-        [docker, "build", "--network", "host", "-q", "-t", tag, str(ctx)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
+        good, expected, bad = churn_events(request.getfixturevalue("churn_model_dir"))
+    text, n = re.subn(
+        r"^(\s+)PackageType: Image\n",
+        rf"\g<0>\1ImageUri: {image.tag}\n",
+        TEMPLATES[name].read_text(encoding="utf-8"),
+        flags=re.M,
     )
-    assert warm.returncode == 0, warm.stdout[-3000:] + warm.stderr[-3000:]
-    env = sam_env(root / "sam-home")
-    proc = subprocess.run(
-        [str(SAM), "build", "--template-file", "template.yaml"],
-        cwd=ctx,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (ctx / ".aws-sam" / "build" / "template.yaml").is_file()
-    print(f"{name}: docker build + sam build {time.monotonic() - started:.1f} s")
-    return Built(name, ctx, env, good, expected, bad)
+    assert n == 1
+    folder = tmp_path_factory.mktemp(f"sam-{name}")
+    (folder / "template.yaml").write_text(text, encoding="utf-8")
+    env = sam_env(folder / "sam-home")
+    return Deployed(name, folder, sam, env, good, expected, bad)
 
 
-def check_answer(built: Built, answer: dict) -> None:
-    assert set(answer) == set(built.expected), answer
-    for key, want in built.expected.items():
+def check_answer(deployed: Deployed, answer: dict) -> None:
+    assert set(answer) == set(deployed.expected), answer
+    for key, want in deployed.expected.items():
         if isinstance(want, float):
-            assert answer[key] == pytest.approx(want, abs=1e-6 if built.name == "hair" else 1e-9)
+            assert answer[key] == pytest.approx(want, abs=1e-6 if deployed.name == "hair" else 1e-9)
         elif isinstance(want, dict):
             assert answer[key] == pytest.approx(want, abs=1e-6)
         else:
             assert answer[key] == want, key
 
 
-def local_invoke(built: Built, event: dict) -> dict:
-    (built.context / "event.json").write_text(json.dumps(event), encoding="utf-8")
+def local_invoke(deployed: Deployed, event: dict) -> dict:
+    (deployed.folder / "event.json").write_text(json.dumps(event), encoding="utf-8")
     proc = subprocess.run(
-        [str(SAM), "local", "invoke", LOGICAL_IDS[built.name], "--event", "event.json"]
+        [*deployed.sam, "local", "invoke", LOGICAL_IDS[deployed.name], "--event", "event.json"]
         + ["--skip-pull-image"],
-        cwd=built.context,
-        env=built.env,
+        cwd=deployed.folder,
+        env=deployed.env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -226,12 +243,12 @@ def local_invoke(built: Built, event: dict) -> dict:
 
 
 @pytest.mark.docker
-def test_sam_local_invoke_answers_and_refuses(built):
+def test_sam_local_invoke_answers_and_refuses(deployed):
     started = time.monotonic()
-    check_answer(built, local_invoke(built, built.good))
-    refused = local_invoke(built, built.bad)
+    check_answer(deployed, local_invoke(deployed, deployed.good))
+    refused = local_invoke(deployed, deployed.bad)
     assert refused["statusCode"] == 400 and refused["error"], refused
-    print(f"{built.name}: two sam local invokes {time.monotonic() - started:.1f} s")
+    print(f"{deployed.name}: two sam local invokes {time.monotonic() - started:.1f} s")
 
 
 def post(url: str, event: dict) -> tuple[int, str]:
@@ -246,17 +263,18 @@ def post(url: str, event: dict) -> tuple[int, str]:
 
 
 @pytest.mark.docker
-def test_sam_local_start_api_serves_post_predict(built):
+def test_sam_local_start_api_serves_post_predict(deployed):
     port = free_port()
     started = time.monotonic()
     api = subprocess.Popen(
-        [str(SAM), "local", "start-api", "--host", "127.0.0.1", "--port", str(port)]
+        [*deployed.sam, "local", "start-api", "--host", "127.0.0.1", "--port", str(port)]
         + ["--skip-pull-image"],
-        cwd=built.context,
-        env=built.env,
+        cwd=deployed.folder,
+        env=deployed.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: uv and sam get the Ctrl-C below
     )
     try:
         deadline = time.monotonic() + 120
@@ -267,18 +285,18 @@ def test_sam_local_start_api_serves_post_predict(built):
             assert api.poll() is None, api.stdout.read()[-3000:]
             assert time.monotonic() < deadline, "sam local start-api never listened"
             time.sleep(0.2)
-        status, body = post(f"http://127.0.0.1:{port}/predict", built.good)
+        status, body = post(f"http://127.0.0.1:{port}/predict", deployed.good)
         assert status == 200, body
-        check_answer(built, json.loads(body))
-        status, body = post(f"http://127.0.0.1:{port}/predict", built.bad)
+        check_answer(deployed, json.loads(body))
+        status, body = post(f"http://127.0.0.1:{port}/predict", deployed.bad)
         assert status == 400 and json.loads(body)["error"], body
-        status, _ = post(f"http://127.0.0.1:{port}/other", built.good)
+        status, _ = post(f"http://127.0.0.1:{port}/other", deployed.good)
         assert status in (403, 404)  # no route but POST /predict
     finally:
-        api.send_signal(signal.SIGINT)  # sam stops its containers on Ctrl-C
+        os.killpg(api.pid, signal.SIGINT)  # sam stops its containers on Ctrl-C
         try:
             api.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            api.kill()
+            os.killpg(api.pid, signal.SIGKILL)
             api.wait(timeout=30)
-    print(f"{built.name}: sam local start-api, 3 requests {time.monotonic() - started:.1f} s")
+    print(f"{deployed.name}: sam local start-api, 3 requests {time.monotonic() - started:.1f} s")

@@ -66,10 +66,11 @@ def fit_logistic(
     C: float = 1.0,
     solver: str = "lbfgs",
     random_state: int | None = None,
+    max_iter: int = MAX_ITER,
 ) -> Pipeline:
     """Fit ``make_logistic(...)`` on the rows of ``df`` with one BLAS thread; lbfgs's
     ConvergenceWarning is silenced, :func:`converged` reports it (README: Decisions)."""
-    model = make_logistic(C=C, solver=solver, random_state=random_state)
+    model = make_logistic(C=C, solver=solver, random_state=random_state, max_iter=max_iter)
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(records(df, features), df[target].to_numpy())

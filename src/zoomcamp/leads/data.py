@@ -93,13 +93,20 @@ def fit(
     solver: str = "liblinear",
     C: float = 1.0,
     random_state: int | None = 42,
+    max_iter: int = classification.MAX_ITER,
 ) -> Pipeline:
     """Fit the homework model on ``df`` (``classification.fit_logistic``; lbfgs stopping at
     ``max_iter`` on the unscaled ``annual_income`` is the quirk, not an error)."""
     if solver not in SOLVERS:
         raise ZoomcampError(f"solver must be one of {SOLVERS}, got {solver!r}")
     return classification.fit_logistic(
-        df, TARGET, features or FEATURES, C=C, solver=solver, random_state=random_state
+        df,
+        TARGET,
+        features or FEATURES,
+        C=C,
+        solver=solver,
+        random_state=random_state,
+        max_iter=max_iter,
     )
 
 
@@ -116,15 +123,19 @@ def accuracy(
 
 
 def feature_elimination(
-    train: pd.DataFrame, val: pd.DataFrame, solver: str, features: list[str] | None = None
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    solver: str,
+    features: list[str] | None = None,
+    max_iter: int = classification.MAX_ITER,
 ) -> dict[str, float]:
     """Accuracy of the full model minus the accuracy without each feature in turn."""
     features = features or FEATURES
-    full = accuracy(fit(train, features, solver), val, features)
+    full = accuracy(fit(train, features, solver, max_iter=max_iter), val, features)
     out = {}
     for f in features:
         rest = [c for c in features if c != f]
-        out[f] = full - accuracy(fit(train, rest, solver), val, rest)
+        out[f] = full - accuracy(fit(train, rest, solver, max_iter=max_iter), val, rest)
     return out
 
 

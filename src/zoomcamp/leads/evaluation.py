@@ -9,6 +9,7 @@ import numpy as np
 
 from zoomcamp import classification, homework
 from zoomcamp.leads import data as leads
+from zoomcamp.leads import stability
 from zoomcamp.metrics import cross_validate, rates_table, roc_auc
 
 SEED = 1
@@ -30,9 +31,9 @@ WHY = {
 }
 
 
-def fitter(solver: str):
+def fitter(solver: str, max_iter: int = classification.MAX_ITER):
     # The homework's model: LogisticRegression(solver=..., C=C, max_iter=1000), no random_state.
-    return lambda df, C=1.0: leads.fit(df, solver=solver, C=C, random_state=None)
+    return lambda df, C=1.0: leads.fit(df, solver=solver, C=C, random_state=None, max_iter=max_iter)
 
 
 def q1(train) -> dict:
@@ -50,8 +51,8 @@ def q1(train) -> dict:
     )
 
 
-def scores(train, val, solver: str) -> np.ndarray:
-    return leads.predict(fitter(solver)(train), val)
+def scores(train, val, solver: str, max_iter: int = classification.MAX_ITER) -> np.ndarray:
+    return leads.predict(fitter(solver, max_iter)(train), val)
 
 
 def q2(y_val, score) -> dict:
@@ -73,11 +74,11 @@ def q4(y_val, score) -> dict:
     return {"value": round(t, 2), "option": homework.closest_option(t, OPTIONS_Q4)}
 
 
-def cv(full_train, solver: str, C_values):
+def cv(full_train, solver: str, C_values, max_iter: int = classification.MAX_ITER):
     return cross_validate(
         full_train,
         C_values,
-        fit=fitter(solver),
+        fit=fitter(solver, max_iter),
         predict=leads.predict,
         target=leads.TARGET,
         n_splits=5,
@@ -97,15 +98,19 @@ def q6(table) -> dict:
     return {"value": best, "option": homework.closest_option(best, OPTIONS_Q6)}
 
 
-def with_variants(q: str, results: dict[str, dict], options, extra: str = "") -> dict:
+def with_variants(q: str, results: dict[str, dict], options, extra: str = "", at=None) -> dict:
+    """``at(max_iter)``: the lbfgs answer refitted with another ``max_iter``, for its
+    stability record (:mod:`zoomcamp.leads.stability`)."""
     chosen = results[FOLLOWS[q]]
     variants = {s: {"value": r["value"], "option": r["option"]} for s, r in results.items()}
+    moves = ["value", "lbfgs"] if FOLLOWS[q] == "lbfgs" else ["lbfgs"]
     return homework.answer(
         chosen["value"],
         options,
         option=chosen["option"],
         variants=variants,
         note=WHY[FOLLOWS[q]] + extra,
+        stability=stability.record(at, moves) if at else None,
     )
 
 
@@ -119,11 +124,46 @@ def compute() -> dict:
         f"{s}: " + ", ".join(f"C={C:g} {r['mean']:.3f} ± {r['std']:.3f}" for C, r in t.iterrows())
         for s, t in tables.items()
     )
+
+    # lbfgs refitted with other max_iter values, each once, for the stability records
+    lbfgs_scores = {classification.MAX_ITER: score["lbfgs"]}
+    lbfgs_tables = {classification.MAX_ITER: tables["lbfgs"]}
+
+    def lbfgs_score(m):
+        if m not in lbfgs_scores:
+            lbfgs_scores[m] = scores(train, val, "lbfgs", m)
+        return lbfgs_scores[m]
+
+    def lbfgs_table(m):
+        if m not in lbfgs_tables:
+            lbfgs_tables[m] = cv(full_train, "lbfgs", C_VALUES_Q6, m)
+        return lbfgs_tables[m]
+
+    per_solver = {q: {s: f(y_val, score[s]) for s in leads.SOLVERS} for q, f in QUESTIONS.items()}
     return {
         "q1": q1(train),
-        "q2": with_variants("q2", {s: q2(y_val, score[s]) for s in leads.SOLVERS}, OPTIONS_Q2),
-        "q3": with_variants("q3", {s: q3(y_val, score[s]) for s in leads.SOLVERS}, OPTIONS_Q3),
-        "q4": with_variants("q4", {s: q4(y_val, score[s]) for s in leads.SOLVERS}, OPTIONS_Q4),
-        "q5": with_variants("q5", {s: q5(t) for s, t in tables.items()}, OPTIONS_Q5, cv_note),
-        "q6": with_variants("q6", {s: q6(t) for s, t in tables.items()}, OPTIONS_Q6, cv_note),
+        **{
+            q: with_variants(
+                q, per_solver[q], OPTIONS[q], at=lambda m, f=f: f(y_val, lbfgs_score(m))
+            )
+            for q, f in QUESTIONS.items()
+        },
+        "q5": with_variants(
+            "q5",
+            {s: q5(t) for s, t in tables.items()},
+            OPTIONS_Q5,
+            cv_note,
+            at=lambda m: q5(lbfgs_table(m)),
+        ),
+        "q6": with_variants(
+            "q6",
+            {s: q6(t) for s, t in tables.items()},
+            OPTIONS_Q6,
+            cv_note,
+            at=lambda m: q6(lbfgs_table(m)),
+        ),
     }
+
+
+QUESTIONS = {"q2": q2, "q3": q3, "q4": q4}
+OPTIONS = {"q2": OPTIONS_Q2, "q3": OPTIONS_Q3, "q4": OPTIONS_Q4}

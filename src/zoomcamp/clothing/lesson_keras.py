@@ -10,7 +10,9 @@ only while training). Checkpoints keep the best epoch by validation accuracy as 
 
 The pre-trained weights come from Keras' normal download into its cache
 (``~/.keras/models/``); ``weights=None`` builds the same network with random weights, which
-is what the tests and the notebook's fast mode use on machines without internet.
+is what the tests and the notebook's fast mode use on machines without internet. Entry
+points call :func:`zoomcamp.native_logs.filter_stderr` before the first Keras call, to keep
+TensorFlow's C++ log lines out of what users read; importing this module changes nothing.
 """
 
 from __future__ import annotations
@@ -21,26 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import datasets, native_logs
+from zoomcamp.clothing.data import CLASSES
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.settings import fast_mode
 
 log = logging.getLogger("clothing")
-native_logs.filter_stderr()  # before the (lazy) TensorFlow imports below
 
-DATASET = "clothing-small"
-CLASSES = (
-    "dress",
-    "hat",
-    "longsleeve",
-    "outwear",
-    "pants",
-    "shirt",
-    "shoes",
-    "shorts",
-    "skirt",
-    "t-shirt",
-)
 SIZE = 150  # the lesson's input size; the larger model uses 299
 BATCH_SIZE = 32
 SEED = 42
@@ -78,11 +66,6 @@ def settings(fast: bool | None = None) -> dict:
         "dropouts": [0.0, 0.2, 0.5, 0.8],
         "large_size": 299,
     }
-
-
-def data_root() -> Path:
-    """``data/clothing-small/clothing-dataset-small-master`` (fetched and verified on first use)."""
-    return datasets.unpack(DATASET) / "clothing-dataset-small-master"
 
 
 def preprocess(images):

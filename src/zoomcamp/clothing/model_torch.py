@@ -1,5 +1,5 @@
-"""Clothing classification in PyTorch: the 2025 transfer-learning lesson's building blocks
-(the run itself, sweeps and report, is :mod:`zoomcamp.clothing.lesson_torch`).
+"""Clothing classification in PyTorch, the 2025 lesson's network: a frozen pre-trained
+backbone, global average pooling and a new head (:class:`Head`) giving 10 logits.
 
 Backbones, frozen, each giving one pooled feature vector (1280 values) per 224x224 image:
 
@@ -11,42 +11,30 @@ Backbones, frozen, each giving one pooled feature vector (1280 values) per 224x2
   ImageNet mean/std; torchvision downloads the weights on first use, which fails offline
   with a one-line error saying where to put the file.
 
-Images: PIL, RGB, resized to 224x224 (bilinear) and kept as uint8; normalisation happens
-on tensors. The model: frozen backbone -> global average pooling -> a new head
-(``Linear`` or ``Linear -> ReLU -> Dropout -> Linear``) giving 10 logits.
+Images are decoded once to uint8 224x224 (:func:`zoomcamp.clothing.data.decode`);
+normalisation and augmentation act on tensors.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from zoomcamp import fileio
-from zoomcamp.clothing.lesson_keras import CLASSES, DATASET, data_root  # noqa: F401  (re-exported)
+from zoomcamp.clothing import data
 from zoomcamp.errors import ZoomcampError
 
-log = logging.getLogger("clothing.torch")
-
-MODULE = "08-deep-learning"
-NAME = "clothing-torch"  # models/<NAME>/ and reports/08-deep-learning/<NAME>.json
-CHECKPOINT_FILE = "clothing-torch.pt"
-ONNX_FILE = "clothing-torch.onnx"
-INPUT_NAME, OUTPUT_NAME = "input", "output"
 SIZE = 224
-SPLITS = ("train", "validation", "test")
 BACKBONES = ("efficientnet-lite0", "mobilenet_v2")
 DEFAULT_BACKBONE = "efficientnet-lite0"
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 TF_MEAN, TF_STD = (127 / 255,) * 3, (128 / 255,) * 3  # TF EfficientNet-Lite: (x - 127) / 128
-ONNX_TOLERANCE = 1e-4
+CHECKPOINT_FILE = "clothing-torch.pt"
 
 
 # ---------------------------------------------------------------- backbones
@@ -157,36 +145,7 @@ def imagenet_categories() -> list[str]:
     return list(MobileNet_V2_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-# ---------------------------------------------------------------- images
-
-
-def list_split(root: Path, split: str, limit: int | None = None, seed: int = 42):
-    """Sorted [(relative path, label)] of ``root/split/<class>/*``; ``limit`` keeps a seeded
-    random subset (still sorted, so every class can appear)."""
-    items = []
-    for label, cls in enumerate(CLASSES):
-        folder = Path(root) / split / cls
-        if not folder.is_dir():
-            raise ZoomcampError(f"missing folder {folder} (expected {root}/<split>/<class>)")
-        items += [(f"{split}/{cls}/{p.name}", label) for p in sorted(folder.iterdir())]
-    if limit is not None and limit < len(items):
-        keep = np.random.default_rng(seed).permutation(len(items))[:limit]
-        items = [items[i] for i in sorted(keep)]
-    return items
-
-
-def listing_digest(root: Path, items) -> str:
-    """sha256 over each image's relative path, label and content digest."""
-    h = hashlib.sha256()
-    for rel, label in items:
-        h.update(f"{rel}\t{label}\t{fileio.sha256_file(Path(root) / rel)}\n".encode())
-    return h.hexdigest()
-
-
-def decode(path: Path, size: int = SIZE) -> np.ndarray:
-    """An image file -> uint8 RGB (size, size, 3), bilinear as the lesson's Resize."""
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), np.uint8)
+# ---------------------------------------------------------------- images as tensors
 
 
 class ClothingImages(torch.utils.data.Dataset):
@@ -200,7 +159,7 @@ class ClothingImages(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rel, label = self.items[i]
-        pixels = torch.from_numpy(decode(self.root / rel, self.size).copy()).permute(2, 0, 1)
+        pixels = torch.from_numpy(data.decode(self.root / rel, self.size).copy()).permute(2, 0, 1)
         return pixels, label
 
 
@@ -215,6 +174,16 @@ def load_pixels(root: Path, items, size: int = SIZE, desc: str = "decoding"):
         xs.append(x)
         ys.append(y)
     return torch.cat(xs), torch.cat(ys)
+
+
+def preprocessing(backbone: Backbone) -> dict:
+    """What a reader of the model must do to an image (the metadata's record)."""
+    return {
+        "resize": [SIZE, SIZE],
+        "resample": "bilinear",
+        "mean": list(backbone.mean),
+        "std": list(backbone.std),
+    }
 
 
 def normalise(pixels: torch.Tensor, backbone: Backbone) -> torch.Tensor:
@@ -242,19 +211,20 @@ def augment(pixels: torch.Tensor, size: int = SIZE) -> torch.Tensor:
 # ---------------------------------------------------------------- the model
 
 
-def make_head(n_features: int, inner_size: int = 0, dropout: float = 0.0, n_classes: int = 10):
-    """The new head: ``Linear`` (with ``inner_size`` 0; dropout then acts on the features) or
-    ``Linear -> ReLU -> Dropout -> Linear``."""
-    if not inner_size:
-        if not dropout:
-            return nn.Linear(n_features, n_classes)
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
-    return nn.Sequential(
-        nn.Linear(n_features, inner_size),
-        nn.ReLU(),
-        nn.Dropout(dropout),
-        nn.Linear(inner_size, n_classes),
-    )
+class Head(nn.Module):
+    """The new head: pooled features -> ``n_classes`` logits. ``Linear``, or with an inner
+    layer ``Linear -> ReLU -> Dropout -> Linear``; without one, dropout acts on the features."""
+
+    def __init__(self, n_features: int, inner_size: int = 0, dropout: float = 0.0, n_classes=10):
+        super().__init__()
+        self.inner = nn.Linear(n_features, inner_size) if inner_size else None
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(inner_size or n_features, n_classes)
+
+    def forward(self, x):
+        if self.inner is not None:
+            x = torch.relu(self.inner(x))
+        return self.output(self.dropout(x))
 
 
 class ClothingModel(nn.Module):
@@ -270,8 +240,46 @@ class ClothingModel(nn.Module):
         return self.head(f)
 
 
+def save_checkpoint(path, model: nn.Module, epoch: int, val_accuracy: float, config: dict):
+    """The state dict with what rebuilds the model (``config``), written atomically."""
+    with fileio.atomic_path(path) as tmp:
+        torch.save(
+            {
+                "state_dict": model.state_dict(),
+                "epoch": epoch,
+                "val_accuracy": val_accuracy,
+                "config": config,
+                "classes": list(data.CLASSES),
+            },
+            tmp,
+        )
+
+
+def load_checkpoint(path, backbone: Backbone | None = None):
+    """(model, checkpoint dict); the backbone's weights come from the checkpoint itself."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = ckpt["config"]
+    backbone = backbone or load_backbone(cfg["backbone"], pretrained=False)
+    head = Head(cfg["n_features"], cfg["inner_size"], cfg["dropout"], len(ckpt["classes"]))
+    model = ClothingModel(backbone.features, head)
+    model.load_state_dict(ckpt["state_dict"], strict=True)
+    return model.eval(), ckpt
+
+
 def softmax_top(logits: np.ndarray, names, top: int = 3) -> dict[str, float]:
     p = np.exp(logits - logits.max())
     p /= p.sum()
     order = np.argsort(-p)[:top]
     return {names[i]: round(float(p[i]), 4) for i in order}
+
+
+def predict_one(model: ClothingModel, backbone: Backbone, path) -> dict:
+    """Class probabilities for one image and the backbone's own top ImageNet classes."""
+    x = normalise(torch.from_numpy(data.decode(path, SIZE).copy()).permute(2, 0, 1)[None], backbone)
+    with torch.no_grad():
+        logits = model(x)[0].numpy()
+        imagenet = backbone.net(x)[0].numpy()
+    return {
+        "top": softmax_top(logits, data.CLASSES),
+        "imagenet_top": softmax_top(imagenet, imagenet_categories()),
+    }

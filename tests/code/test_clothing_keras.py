@@ -3,6 +3,9 @@ generates, with ``weights=None`` (the ImageNet weights cannot be downloaded here
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -104,6 +107,20 @@ def test_train_step_checkpoint_reload_and_predict(folder, base, tmp_path):
     assert set(probs) == set(CLASSES) and sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
     logits = reloaded.predict(clothing.load_image(image, SIZE), verbose=0)[0]
     assert max(probs, key=probs.get) == CLASSES[int(np.argmax(logits))]
+
+
+def test_importing_the_lesson_has_no_side_effects():
+    """No stderr filter, thread or TensorFlow at import: entry points start the filter."""
+    code = (
+        "import os, sys, threading\n"
+        "before = os.fstat(2)\n"
+        "import zoomcamp.clothing.lesson_keras\n"
+        "assert os.fstat(2) == before, 'stderr replaced at import'\n"
+        "assert threading.active_count() == 1, threading.enumerate()\n"
+        "assert not {'keras', 'tensorflow', 'torch'} & set(sys.modules), 'framework imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_missing_weights_give_a_clear_error(monkeypatch, tmp_path):

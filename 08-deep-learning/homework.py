@@ -17,10 +17,10 @@ from zoomcamp.hair import data as hair
 from zoomcamp.hair import history
 
 OPTIONS_Q1 = [
-    "MSE",
-    "binary cross-entropy from logits",
-    "categorical cross-entropy",
-    "cosine embedding",
+    "nn.MSELoss()",
+    "nn.BCEWithLogitsLoss()",
+    "nn.CrossEntropyLoss()",
+    "nn.CosineEmbeddingLoss()",
 ]
 OPTIONS_Q2 = ["896", "11214912", "15896912", "20073473"]
 OPTIONS_Q3 = ["0.05", "0.12", "0.40", "0.84"]
@@ -67,8 +67,8 @@ def compute(history_file: Path | None = None) -> dict:
         "q1": homework.answer(
             type(loss).__name__,
             OPTIONS_Q1,
-            option="binary cross-entropy from logits",
-            note="nn.BCEWithLogitsLoss: one output logit for two classes, sigmoid + binary "
+            option=f"nn.{type(loss).__name__}()",
+            note="one output logit for two classes, sigmoid + binary "
             "cross-entropy computed from the logit for stability (Keras: "
             "BinaryCrossentropy(from_logits=True))",
         ),

@@ -40,6 +40,9 @@ V6_REFUSED = [
     ("64:ff9b:1::/48", "local-use NAT64"),  # where it embeds IPv4 is the operator's choice
     ("100::/64", "discard-only"),
     ("100:0:0:1::/64", "dummy prefix"),
+    # Teredo tunnels to whatever host its server relays to, so its embedded IPv4 addresses
+    # (the server's and the client's NAT) say nothing about where a connection ends up
+    ("2001::/32", "Teredo tunnelling"),
     ("2001:2::/48", "benchmarking"),
     ("2001::/23", "IETF protocol assignments"),
     ("2001:db8::/32", "documentation"),
@@ -57,22 +60,22 @@ _V6 = [(ipaddress.IPv6Network(net), why) for net, why in V6_REFUSED]
 _LOW32 = 0xFFFFFFFF
 
 
-def _embedded_v4(addr: ipaddress.IPv6Address) -> tuple[str, list[int]] | None:
-    """The IPv4 address(es) an IPv6 form carries, judged instead of the IPv6 address."""
+def _embedded_v4(addr: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 form carries, judged instead of the IPv6 address."""
     n = int(addr)
     if n >> 32 == 0xFFFF:
-        return "IPv4-mapped", [n & _LOW32]
-    if n >> 32 == 0xFFFF << 16:
-        return "IPv4-translated", [n & _LOW32]
-    if n >> 32 == 0x64FF9B << 64:
-        return "NAT64", [n & _LOW32]
-    if n >> 112 == 0x2002:
-        return "6to4", [(n >> 80) & _LOW32]
-    if n >> 96 == 0x20010000:  # Teredo: the server, and the client stored inverted
-        return "Teredo", [(n >> 64) & _LOW32, ~n & _LOW32]
-    if n >> 32 == 0 and n > 1:
-        return "IPv4-compatible", [n & _LOW32]
-    return None
+        form, v4 = "IPv4-mapped", n
+    elif n >> 32 == 0xFFFF << 16:
+        form, v4 = "IPv4-translated", n
+    elif n >> 32 == 0x64FF9B << 64:
+        form, v4 = "NAT64", n
+    elif n >> 112 == 0x2002:
+        form, v4 = "6to4", n >> 80
+    elif n >> 32 == 0 and n > 1:
+        form, v4 = "IPv4-compatible", n
+    else:
+        return None
+    return form, ipaddress.IPv4Address(v4 & _LOW32)
 
 
 def refusal(ip: str) -> str | None:
@@ -82,12 +85,9 @@ def refusal(ip: str) -> str | None:
         return next((f"{why} {net}" for net, why in _V4 if addr in net), None)
     embedded = _embedded_v4(addr)
     if embedded:
-        form, inner = embedded
-        for v4 in inner:
-            why = refusal(str(ipaddress.IPv4Address(v4)))
-            if why:
-                return f"{form} form of {ipaddress.IPv4Address(v4)}: {why}"
-        return None
+        form, v4 = embedded
+        why = refusal(str(v4))
+        return f"{form} form of {v4}: {why}" if why else None
     for net, why in _V6:
         if addr in net:
             return f"{why} {net}"

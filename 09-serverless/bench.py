@@ -1,25 +1,13 @@
 """uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
 
-Benchmarks the Lambda image with 08's exported model (``models/hair-torch-onnx/``, copied into the
-build context by ``build.prepare_context``), writing
-``reports/09-serverless/bench.json``:
-
-- image size: ours, the base image, and the layers we add (deps, model, code);
-- cold start: ``docker run`` until the first answered invocation (inline image, through
-  the emulator), ``--runs`` times, each in a new container;
-- warm latency: the handler alone inside the container (``lambda_function.lambda_handler``
-  on an inline image event, ``--n`` calls after a warm-up; also its parts: decoding,
-  preprocessing, ONNX Runtime), and end to end through the emulator over HTTP (``--n`` calls);
-- memory peak (VmHWM) of the function process (``python -m awslambdaric``) after the calls,
-  and the peak (ru_maxrss) of a handler process that decodes an image at the pixel limit.
-
-The machine is shared: the load average (``/proc/loadavg``) is recorded with the figures,
-and each run also appends a summary line to ``reports/09-serverless/bench-runs.json``.
+Builds the Lambda image with 08's export and measures its size, cold start (``docker run``
+to the first answer), warm latency (the handler alone in the container and through the
+emulator), and memory peak; writes ``reports/09-serverless/bench.json`` and appends a line
+to ``bench-runs.json``. What each figure means: README, "Performance".
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -34,9 +22,10 @@ from pathlib import Path
 import build
 import hair_lambda as hl
 import numpy as np
+from fetch import MAX_PIXELS
 from PIL import Image
 
-from zoomcamp import datasets, fileio, paths, reports
+from zoomcamp import datasets, fileio, paths, reports, script
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import model_keras as hair_model
 
@@ -56,11 +45,12 @@ for _ in range(int(sys.argv[1])):
     t = time.perf_counter(); f.lambda_handler(event, None); times.append(time.perf_counter() - t)
 import hair_lambda as hl
 raw = open("/tmp/img.jpg", "rb").read()
-img = hl.open_image(raw)
-x = f.MODEL.preprocess(img)
+img = f.open_image(raw)
+x = f.preprocess(img)
+run = lambda: f.session.run([f.output_name], {f.input_name: x})
 parts = {}
-for name, fn in (("decode", lambda: hl.open_image(raw)), ("preprocess", lambda: f.MODEL.preprocess(img)),
-                 ("onnx_1_thread", lambda: f.MODEL.logits(x))):
+for name, fn in (("decode", lambda: f.open_image(raw)), ("preprocess", lambda: f.preprocess(img)),
+                 ("onnx_1_thread", run)):
     ts = []
     for _ in range(int(sys.argv[1])):
         t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
@@ -71,9 +61,9 @@ rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 data = open("/tmp/big.jpg", "rb").read()
 before = rss()
 # what a URL's bytes go through after the download (inline, this size is over the limit)
-answer = f.MODEL.predict(hl.open_image(data))
+answer = f.predict(f.open_image(data))
 after = rss()
-large = {"pixels": hl.open_image(data).size, "jpeg_mb": len(data) / 1e6, "answered": "label" in answer,
+large = {"pixels": f.open_image(data).size, "jpeg_mb": len(data) / 1e6, "answered": "label" in answer,
          "maxrss_before_mb": before, "maxrss_after_mb": after}
 os.environ["ORT_THREADS"] = "0"  # ORT's default thread pool (one thread per core), for comparison
 default_threads = hl.HairClassifier(hl.default_model_path())
@@ -157,7 +147,7 @@ def layer_sizes(tag: str) -> list[dict]:
     ]
 
 
-def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
+def bench(tag: str, runs: int, n: int, model_dir: Path, network: str | None) -> dict:
     image = datasets.unpack("hair-type") / "data" / IMAGE
     event = {"image_b64": base64.b64encode(image.read_bytes()).decode()}
     result: dict = {
@@ -179,7 +169,7 @@ def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
     cold, answers = [], []
     for i in range(runs):
         t0 = time.perf_counter()
-        with build.running(tag) as (name, endpoint):
+        with build.running(tag, network=network) as (name, endpoint):
             answers.append(build.invoke_when_ready(endpoint, event))
             cold.append(time.perf_counter() - t0)
             print(f"cold start {i + 1}/{runs}: {cold[-1]:.2f} s", file=sys.stderr)
@@ -214,7 +204,7 @@ def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.jpg"
-        side = int(hl.MAX_PIXELS**0.5) - 1  # the largest square image the pixel limit allows
+        side = int(MAX_PIXELS**0.5) - 1  # the largest square image the pixel limit allows
         noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
         Image.fromarray(noise).resize((side, side)).save(big, "JPEG", quality=70)
         big.chmod(0o644)
@@ -224,7 +214,7 @@ def bench(tag: str, runs: int, n: int, model_dir: Path) -> dict:
                 "run",
                 "--rm",
                 "--network",
-                "host",
+                "none",  # the handler alone: no network needed
                 "-v",
                 f"{image}:/tmp/img.jpg:ro",
                 "-v",
@@ -274,49 +264,39 @@ def append_run(result: dict) -> Path:
     return fileio.write_json(path, runs)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = script.parser(__doc__)
     parser.add_argument("--tag", default=build.TAG, help="image to benchmark")
     parser.add_argument("--runs", type=int, default=5, help="cold starts (new container each)")
     parser.add_argument("--n", type=int, default=200, help="warm invocations")
     parser.add_argument("--no-build", action="store_true", help="benchmark the existing image")
     parser.add_argument(
-        "--model-dir",
-        type=Path,
-        default=None,
-        help="exported model folder to build with (default: models/hair-torch-onnx)",
+        "--model-dir", type=Path, help="export to build with (default: models/hair-torch-onnx)"
+    )
+    parser.add_argument(
+        "--network",
+        default=build.NETWORK,
+        help="docker --network for build and run, e.g. host where build containers cannot "
+        "reach PyPI (default: $ZOOMCAMP_DOCKER_NETWORK, else Docker's own)",
     )
     args = parser.parse_args(argv)
-    try:
-        ok, why = build.docker_available()
-        if not ok:
-            raise ZoomcampError(why)
-        with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as scratch:
-            # another model folder: built from a scratch copy of the context
-            context = build.prepare_context(
-                None if args.model_dir is None else Path(scratch), args.model_dir
-            )
-            if not args.no_build:
-                build.docker_build(context, args.tag, quiet=True)
-            result = bench(args.tag, args.runs, args.n, context / "model")
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    ok, why = build.docker_available()
+    if not ok:
+        raise ZoomcampError(why)
+    with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as scratch:
+        # another model folder: built from a scratch copy of the context
+        context = build.prepare_context(
+            None if args.model_dir is None else Path(scratch), args.model_dir
+        )
+        if not args.no_build:
+            build.docker_build(context, args.tag, args.network, quiet=True)
+        result = bench(args.tag, args.runs, args.n, context / "model", args.network)
     path = reports.save_metrics(MODULE, "bench", result)
     append_run(result)
-    print(
-        json.dumps(
-            {
-                k: result[k]
-                for k in ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")
-            },
-            indent=1,
-        ),
-        file=sys.stderr,
-    )
+    keys = ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")
+    print(json.dumps({k: result[k] for k in keys}, indent=1), file=sys.stderr)
     print(path)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script.run(main)

@@ -1,30 +1,17 @@
-"""uv run python 09-serverless/build.py [--tag hair-classifier:v1] [--no-build] [--model pytorch|keras]
+"""uv run python 09-serverless/build.py [--model pytorch|keras] [--no-build] [--network NET]
 
-The build step of the Lambda image. 08-deep-learning trains and exports the model:
-``models/hair-torch-onnx/`` (the PyTorch track, ``export_torch.py``; the default) or
-``models/hair-keras-onnx/`` (the Keras track, ``export_keras.py``; ``--model keras``), each
-``hair_classifier.onnx`` + ``metadata.json`` with the same interface. This script copies the
-chosen folder, verified against its metadata, into the git-ignored build context
-``09-serverless/model/`` and runs ``docker build -t TAG 09-serverless``. It never trains or
-exports: without the model it stops with one line saying to run
-``uv run zoomcamp reproduce 08``.
-
-Why PyTorch by default: the course's 2025 model (``hair_classifier_v1.onnx``) is the HW08
-network trained in PyTorch with this very interface, the homework answers come from the
-PyTorch run, and its preprocessing (bilinear resize) is what torchvision's ``Resize`` does.
-The handler reads the preprocessing from the metadata, so either export serves unchanged. ``--no-build`` only copies. Under ZOOMCAMP_FAST=1 the
-context is a scratch copy in ``.fast/09-serverless/``, so the fast model never lands in
-``09-serverless/model/``.
-
-``--tiny-model DIR`` writes a tiny stand-in ONNX model (same interface and metadata, three
-weights, NOT the hair classifier) for smoke tests of the container.
+Copies 08's ONNX export (``models/hair-torch-onnx/``, or ``models/hair-keras-onnx/`` with
+``--model keras``), verified against its metadata, into the build context's ``model/`` and
+runs ``docker build -t hair-classifier:v1 09-serverless``. It never trains: without the
+model it says to run ``uv run zoomcamp reproduce 08``. ``--tiny-model DIR`` writes a tiny
+stand-in model (same interface, NOT the hair classifier) for tests.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -36,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoomcamp import artifacts, paths, settings
+from zoomcamp import artifacts, paths, script, settings
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import model_keras as hair_model
 from zoomcamp.hair import model_torch as hair_torch
@@ -44,7 +31,8 @@ from zoomcamp.hair import model_torch as hair_torch
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
 TAG = "hair-classifier:v1"
-NETWORK = "host"  # the engine here has no bridge network; "default" elsewhere also works
+# docker's --network for build and run: Docker's own unless set (README, "Without NAT")
+NETWORK = os.environ.get("ZOOMCAMP_DOCKER_NETWORK") or None
 
 
 def context_files() -> list[str]:
@@ -147,25 +135,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(tag: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """``docker run`` the image on the host network with the emulator on free ports;
-    yields (container name, invocation URL); the container is always removed."""
-    port, api_port = free_port(), free_port()
+def running(
+    tag: str, env: dict[str, str] | None = None, network: str | None = NETWORK
+) -> Iterator[tuple[str, str]]:
+    """``docker run`` the image with the emulator on a free 127.0.0.1 port; yields
+    (container name, invocation URL); the container is always removed."""
+    port = free_port()
     name = f"hair-lambda-{uuid.uuid4().hex[:8]}"
-    cmd = [
-        "docker",
-        "run",
-        "-d",
-        "--rm",
-        "--name",
-        name,
-        "--network",
-        "host",
-        "-e",
-        f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}",
-        "-e",
-        f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{api_port}",
-    ]
+    cmd = ["docker", "run", "-d", "--rm", "--name", name]
+    if network == "host":  # the emulator binds the host's ports: give it free ones
+        cmd += ["--network", "host", "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}"]
+        cmd += ["-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{free_port()}"]
+    else:
+        cmd += [*(["--network", network] if network else []), "-p", f"127.0.0.1:{port}:8080"]
     for k, v in (env or {}).items():
         cmd += ["-e", f"{k}={v}"]
     try:
@@ -205,41 +187,31 @@ def _run(cmd: list[str], **kw) -> None:
         raise ZoomcampError(f"command failed (exit {proc.returncode}): {' '.join(cmd[:3])} ...")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = script.parser(__doc__)
     parser.add_argument("--tag", default=TAG, help="image tag")
-    parser.add_argument("--network", default=NETWORK, help="docker build --network ('' for none)")
     parser.add_argument(
-        "--no-build", action="store_true", help="only copy the model into the build context"
+        "--model", choices=sorted(EXPORTS), default=DEFAULT_EXPORT, help="which export to ship"
     )
+    parser.add_argument("--no-build", action="store_true", help="only copy the model")
     parser.add_argument(
-        "--model",
-        choices=sorted(EXPORTS),
-        default=DEFAULT_EXPORT,
-        help="which of 08's ONNX exports the image ships",
+        "--network",
+        default=NETWORK,
+        help="docker build --network, e.g. host where build containers cannot reach PyPI "
+        "(default: $ZOOMCAMP_DOCKER_NETWORK, else Docker's own)",
     )
-    parser.add_argument(
-        "--tiny-model",
-        type=Path,
-        metavar="DIR",
-        help="write a tiny stand-in model into DIR and stop (tests)",
-    )
+    parser.add_argument("--tiny-model", type=Path, metavar="DIR", help="write a tiny stand-in")
     args = parser.parse_args(argv)
-    try:
-        if args.tiny_model:
-            print(write_tiny_model(args.tiny_model))
-            return 0
-        context = prepare_context(source=source_model_dir(args.model))
-        onnx_path = context / "model" / hair_model.ONNX_FILE
-        print(f"model: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
-        if not args.no_build:
-            docker_build(context, args.tag, args.network or None)
-            print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}", file=sys.stderr)
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    if args.tiny_model:
+        print(write_tiny_model(args.tiny_model))
+        return
+    context = prepare_context(source=source_model_dir(args.model))
+    onnx_path = context / "model" / hair_model.ONNX_FILE
+    print(f"model: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    if not args.no_build:
+        docker_build(context, args.tag, args.network or None)
+        print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script.run(main)

@@ -1,6 +1,6 @@
 """Untrusted input of the hair Lambda before decoding: limits, URLs, the address policy, download.
 
-Library file of ``hair_lambda.py`` (copied next to it into the container); standard library
+Library file of ``lambda_function.py`` (copied next to it into the image); standard library
 and ``address_policy.py`` only. Limits come from the environment once, at import: a bad
 value stops the function at start-up with a one-line ``error: VARIABLE=...`` instead of a
 traceback. Which addresses are refused is ``address_policy.py``'s table; here it is applied
@@ -306,7 +306,7 @@ def _abort(conn: http.client.HTTPConnection) -> None:
             pass
 
 
-def fetch(url: str) -> bytes:
+def download(url: str) -> bytes:
     """GET ``url`` over http(s) within the limits above, following up to 3 redirects."""
     deadline = time.monotonic() + TOTAL_TIMEOUT
     target = parse_url(url)

@@ -1,20 +1,10 @@
 """uv run python 09-serverless/homework.py [--json]
 
-Homework 09 (2025): the hair-type model in Lambda.
-
-The course's assets are registered with their real URLs (``zoomcamp.datasets.COURSE_ASSETS``:
-``hair_classifier_v1.onnx`` + ``.onnx.data`` and the habrastorage test image; trusted on first
-use, checked by what can be checked, see ``zoomcamp.hair.course``). Where they download,
-Q3, Q4 and Q6's inputs are theirs and the answers are computed as asked; where they do not
-(here: no internet, not in the mirror), ``value`` holds this repo's analogue (our PyTorch
-export, ``models/hair-torch-onnx/``, copied and verified into the build context by
-``build.prepare_context``, and the hair test set's
-``test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg``) and ``option`` is null with the
-reason in the note: an option is a claim about the course's assets. Q5 asks for the size of
-the course's base image: null unless it can be pulled (our own image's size depends on the
-machine and is in the bench report, ``bench.py``). Q6 needs a Docker engine. Nothing of 08
-is re-run: without the model it stops and says to run ``uv run zoomcamp reproduce 08``.
-Logs go to stderr; ``--json`` keeps stdout for the answers.
+Homework 09 (2025): the hair-type model in Lambda, six answers. The course's model, test
+image and base image are used where they download; here they do not, so ``value`` holds
+this repo's analogue and ``option`` is null with the reason in the note (README,
+"Homework"). Q6 builds the image and needs a Docker engine. ``--json`` keeps stdout for
+the answers.
 """
 
 from __future__ import annotations
@@ -27,8 +17,9 @@ from pathlib import Path
 
 import build
 import hair_lambda as hl
+from preprocess import open_image
 
-from zoomcamp import datasets, homework
+from zoomcamp import datasets, homework, script
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import course as hair_course
 from zoomcamp.hair import model_torch as hair_torch
@@ -152,7 +143,7 @@ def compute() -> dict:
             f"(sigmoid {hl.sigmoid(q4):.4f})",
         )
     else:
-        q4 = float(clf.logits(clf.preprocess(hl.open_image(data)))[0])
+        q4 = float(clf.logits(clf.preprocess(open_image(data)))[0])
         why = "; ".join(w for w in (model_why, image_why) if w)
         answers["q4"] = homework.answer(
             q4,
@@ -193,5 +184,9 @@ def compute() -> dict:
     return answers
 
 
+def main(argv: list[str] | None = None) -> dict:
+    return homework.main(MODULE, compute, description=script.description(__doc__), argv=argv)
+
+
 if __name__ == "__main__":
-    homework.main(MODULE, compute, description=__doc__.splitlines()[0])
+    script.run(main)

@@ -1,32 +1,29 @@
 """uv run python 05-deployment/lambda/build.py [--tag churn-lambda:v1] [--no-build] [--dest DIR]
 
-The build step of the churn Lambda image. It copies into this folder's git-ignored part
-the two things the function shares with the FastAPI service: the scorer and request
-schema ``05-deployment/churn_scoring.py`` (one source, never committed twice) and the
-model that 03-classification/train.py saved under ``models/churn/`` (verified against its
-metadata; ``model.json`` is what the image gets), then runs
-``docker build -t TAG 05-deployment/lambda``. Nothing is trained here: without the model
-it says in one line to run ``uv run zoomcamp reproduce 03``. ``--no-build`` only copies
-(then ``sam build`` or ``docker build`` by hand); ``--dest DIR`` prepares a copy of the
-build context in DIR instead of this folder.
+Copies what the function shares with the FastAPI service into this folder's git-ignored
+part (the scorer ``05-deployment/churn_scoring.py`` and the model of ``models/churn/``,
+verified against its metadata), then runs ``docker build -t TAG 05-deployment/lambda``.
+Without the model it says to run ``uv run zoomcamp reproduce 03``. ``--dest DIR`` fills a
+copy of the build context instead of this folder.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from zoomcamp import artifacts, fileio, paths
+from zoomcamp import artifacts, fileio, paths, script
 from zoomcamp.errors import ZoomcampError
 
 HERE = Path(__file__).resolve().parent
 SCORER = HERE.parent / "churn_scoring.py"
 MODEL = "churn"
 TAG = "churn-lambda:v1"
-NETWORK = "host"  # the engine here has no bridge network; "default" elsewhere also works
+# docker build --network: Docker's own unless set (09-serverless/README.md, "Without NAT")
+NETWORK = os.environ.get("ZOOMCAMP_DOCKER_NETWORK") or None
 TRAIN = "uv run zoomcamp reproduce 03 (or: uv run python 03-classification/train.py)"
 
 
@@ -67,7 +64,7 @@ def prepare_context(dest: Path | None = None, source: Path | None = None) -> dic
     return artifacts.copy(source, dest / "model")
 
 
-def docker_build(context: Path, tag: str, network: str = NETWORK) -> None:
+def docker_build(context: Path, tag: str, network: str | None = NETWORK) -> None:
     docker = shutil.which("docker")
     if not docker:
         raise ZoomcampError("no docker on PATH (use --no-build to only prepare the context)")
@@ -78,30 +75,24 @@ def docker_build(context: Path, tag: str, network: str = NETWORK) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n", 1)[1].strip(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--tag", default=TAG, help="image tag (default: %(default)s)")
+    parser = script.parser(__doc__)
+    parser.add_argument("--tag", default=TAG, help="image tag")
     parser.add_argument(
-        "--network", default=NETWORK, help="docker build --network ('' for none; %(default)s)"
+        "--network",
+        default=NETWORK,
+        help="docker build --network, e.g. host where build containers cannot reach PyPI "
+        "(default: $ZOOMCAMP_DOCKER_NETWORK, else Docker's own)",
     )
     parser.add_argument("--no-build", action="store_true", help="only prepare the context")
-    parser.add_argument(
-        "--dest", type=Path, default=HERE, help="build context to fill (default: %(default)s)"
-    )
+    parser.add_argument("--dest", type=Path, default=HERE, help="build context to fill")
     args = parser.parse_args(argv)
-    try:
-        meta = prepare_context(args.dest)
-        digest = meta["files"]["model.json"][:12]
-        print(f"{args.dest}: churn_scoring.py, model/model.json sha256 {digest}…", file=sys.stderr)
-        if not args.no_build:
-            docker_build(args.dest, args.tag, args.network)
-            print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}")
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    meta = prepare_context(args.dest)
+    digest = meta["files"]["model.json"][:12]
+    print(f"{args.dest}: churn_scoring.py, model/model.json sha256 {digest}…", file=sys.stderr)
+    if not args.no_build:
+        docker_build(args.dest, args.tag, args.network or None)
+        print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}")
 
 
 if __name__ == "__main__":
-    main()
+    script.run(main)

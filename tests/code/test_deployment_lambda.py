@@ -27,9 +27,11 @@ def lines(name: str) -> list[str]:
 def test_dockerfile_is_the_lambda_recipe():
     recipe = lines("Dockerfile")
     froms = [line for line in recipe if line.startswith("FROM ")]
-    assert froms == ["FROM python:3.13-slim AS builder", "FROM public.ecr.aws/lambda/python:3.13"]
+    base = "FROM public.ecr.aws/lambda/python:3.13"  # the builder too: the runtime's wheels
+    assert froms == [f"{base} AS builder", base]
     final = recipe[recipe.index(froms[1]) :]
-    assert "COPY churn_scoring.py lambda_function.py ${LAMBDA_TASK_ROOT}/" in final
+    code = "churn_events.py churn_scoring.py lambda_function.py"  # the handler and its siblings
+    assert f"COPY {code} ${{LAMBDA_TASK_ROOT}}/" in final
     assert final[-1] == 'CMD ["lambda_function.lambda_handler"]'
     assert any("uv export --locked" in line for line in recipe[: recipe.index(froms[1])])
 
@@ -41,6 +43,7 @@ def test_dockerignore_lets_in_only_the_function():
         "pyproject.toml",
         "uv.lock",
         "lambda_function.py",
+        "churn_events.py",
         "churn_scoring.py",
         "model/model.json",
         "model/metadata.json",
@@ -74,7 +77,7 @@ def test_build_prepares_a_context_with_the_shared_scorer(tmp_path):
     assert (ctx / "churn_scoring.py").read_bytes() == scorer.read_bytes()
     for name in ("model.json", "metadata.json"):
         assert (ctx / "model" / name).read_bytes() == (source / name).read_bytes()
-    for name in ("Dockerfile", ".dockerignore", "lambda_function.py", "uv.lock"):
+    for name in ("Dockerfile", ".dockerignore", "lambda_function.py", "churn_events.py", "uv.lock"):
         assert (ctx / name).read_bytes() == (LAMBDA / name).read_bytes()
 
 

@@ -15,10 +15,12 @@ while it verifies), and 09's build step copies the export into a build context.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
+import uuid
 
 import numpy as np
 import pytest
@@ -30,9 +32,27 @@ from zoomcamp.hair import data as hair
 from zoomcamp.hair import model_keras as hair_model
 from zoomcamp.hair import model_torch as hair_torch
 
+pytestmark = pytest.mark.slow  # trains and exports quick models (~3 min)
+
 hl = service_files.load("09-serverless", "hair_lambda")
+pre = sys.modules[hl.Preprocessing.__module__]  # preprocess.py, as the handler imports it
 build = service_files.load("09-serverless", "build")
 DL = paths.module_dir("08-deep-learning")
+
+
+def handler(onnx_path):
+    """``lambda_function`` imported as Lambda imports it, on this model (``MODEL_PATH``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_PATH", str(onnx_path))
+        path = paths.module_dir("09-serverless") / "lambda_function.py"
+        spec = importlib.util.spec_from_file_location(f"lf_{uuid.uuid4().hex}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+def inline(path) -> dict:
+    return {"image_b64": base64.b64encode(path.read_bytes()).decode()}
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +90,14 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def preprocess(exported):
-    return hl.Preprocessing(hl.read_metadata(exported[1].parent))
+    return pre.Preprocessing(hl.read_metadata(exported[1].parent))
 
 
 def test_preprocessing_from_metadata_equals_08_on_every_test_image(preprocess, test_images):
     assert len(test_images) == 201
     worst = 0.0
     for path in test_images:
-        ours = preprocess(hl.open_image(path.read_bytes()))
+        ours = preprocess(pre.open_image(path.read_bytes()))
         assert ours.shape == (1, 3, 200, 200) and ours.dtype == np.float32
         assert ours.flags["C_CONTIGUOUS"]
         ref = hair.load_image(path)
@@ -101,28 +121,28 @@ def test_preprocessing_from_metadata_equals_08_on_other_formats(preprocess, tmp_
         format=fmt,
         **({"save_all": True, "append_images": frames[1:]} if fmt == "GIF" else {}),
     )
-    ours = preprocess(hl.open_image(path.read_bytes()))[0]
+    ours = preprocess(pre.open_image(path.read_bytes()))[0]
     assert np.max(np.abs(ours - hair.load_image(path).transpose(2, 0, 1))) <= 1e-6
 
 
 def test_preprocessing_follows_the_metadata(exported, tmp_path):
     """Another size in the metadata gives another tensor: nothing is hard-wired."""
     meta = hl.read_metadata(exported[1].parent)
-    pre = {**meta["preprocessing"], "size": [64, 32]}
-    x = hl.Preprocessing({**meta, "preprocessing": pre})(Image.new("RGB", (10, 10), (255, 0, 0)))
+    record = {**meta["preprocessing"], "size": [64, 32]}
+    x = pre.Preprocessing({**meta, "preprocessing": record})(
+        Image.new("RGB", (10, 10), (255, 0, 0))
+    )
     assert x.shape == (1, 3, 32, 64)
     with pytest.raises(ValueError, match="preprocessing"):
-        hl.Preprocessing({**meta, "preprocessing": {**pre, "resample": "lanczos-9"}})
+        pre.Preprocessing({**meta, "preprocessing": {**record, "resample": "lanczos-9"}})
 
 
 def _compare_with_keras(keras_dir, onnx_path, images):
     model, _ = hair_model.load_model(keras_dir)
-    clf = hl.HairClassifier(onnx_path)
+    lambda_handler = handler(onnx_path)
     x = np.stack([hair.load_image(p) for p in images])
     keras_logits = model.predict(x, verbose=0).reshape(-1).astype(np.float64)
-    answers = [
-        hl.handle({"image_b64": base64.b64encode(p.read_bytes()).decode()}, clf) for p in images
-    ]
+    answers = [lambda_handler(inline(p), None) for p in images]
     logits = np.array([a["logit"] for a in answers])
     probs = np.array([a["prediction"] for a in answers])
     assert np.max(np.abs(logits - keras_logits)) <= 1e-4
@@ -140,7 +160,7 @@ def test_handler_predictions_equal_keras(exported, test_images):
 
 def test_batch_of_images_through_onnx(exported, test_images):
     clf = hl.HairClassifier(exported[1])
-    xs = [clf.preprocess(hl.open_image(p.read_bytes())) for p in test_images[:5]]
+    xs = [clf.preprocess(pre.open_image(p.read_bytes())) for p in test_images[:5]]
     batch = clf.logits(np.concatenate(xs))
     single = np.array([clf.logits(x)[0] for x in xs])
     np.testing.assert_allclose(batch, single, rtol=0, atol=1e-5)
@@ -224,14 +244,12 @@ def test_handler_serves_the_pytorch_export(torch_exported, test_images):
 
     torch_dir, onnx_path = torch_exported
     model, _ = hair_torch.load_model(torch_dir)
-    clf = hl.HairClassifier(onnx_path)
+    lambda_handler = handler(onnx_path)
     images = test_images[::20]  # both classes
     x = np.stack([_torchvision_input(p) for p in images])
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy().reshape(-1).astype(np.float64)
-    answers = [
-        hl.handle({"image_b64": base64.b64encode(p.read_bytes()).decode()}, clf) for p in images
-    ]
+    answers = [lambda_handler(inline(p), None) for p in images]
     logits = np.array([a["logit"] for a in answers])
     assert np.max(np.abs(logits - expected)) <= 1e-4
     assert [a["label"] for a in answers] == ["straight" if z >= 0 else "curly" for z in expected]
@@ -255,5 +273,5 @@ def test_repo_pytorch_export_equals_its_source(test_images):
     x = np.stack([_torchvision_input(p) for p in images])
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy().reshape(-1)
-    got = np.array([clf.predict(hl.open_image(p.read_bytes()))["logit"] for p in images])
+    got = np.array([clf.predict(pre.open_image(p.read_bytes()))["logit"] for p in images])
     assert np.max(np.abs(got - expected)) <= 1e-4

@@ -1,29 +1,48 @@
-"""The hair Lambda's handler with a stand-in classifier, for the input tests.
+"""The hair Lambda's handler on the tiny stand-in model, for the input, fetch and policy tests.
 
-``answer(event)`` runs ``hair_lambda.handle`` with a classifier that answers the decoded
-image's size, so ``test_lambda_fetch.py`` (downloads) and ``test_lambda_input.py`` (URL
-syntax, inline images, limits) need no model. ``hl`` and ``fx`` are the very modules the
-handler uses (``service_files`` caches them), so a test monkeypatches ``fx``'s limits.
+``lf`` is ``09-serverless/lambda_function.py`` imported as Lambda imports it, with
+``MODEL_PATH`` on a tiny ONNX model of the real interface (``build.write_tiny_model``), so
+these tests need no trained model. ``answer(event)`` calls ``lf.lambda_handler``;
+``expected(data)`` is the answer ``lf.predict`` gives that image decoded here, so an answer
+equal to it shows the handler decoded those very bytes. ``fx`` (``fetch.py``) and ``pre``
+(``preprocess.py``) are the modules the handler runs, so a test monkeypatches their limits.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
 
+import pytest
 import service_files
 from PIL import Image
 
-hl = service_files.load("09-serverless", "hair_lambda")
-fx = hl.fetch
+from zoomcamp import paths
+
+build = service_files.load("09-serverless", "build")  # also puts 09-serverless on sys.path
+HANDLER = paths.module_dir("09-serverless") / "lambda_function.py"
 
 
-class Sizes:
-    """Stands in for the model: answers the size of the image the handler decoded."""
+def load_handler(model_path: Path):
+    """A fresh ``lambda_function`` module whose import opened ``model_path``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_PATH", str(model_path))
+        spec = importlib.util.spec_from_file_location(f"lf_{uuid.uuid4().hex}", HANDLER)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
 
-    def predict(self, img):
-        return {"size": list(img.size)}
+
+_TINY = tempfile.TemporaryDirectory(prefix="tiny-hair-model-")  # removed at exit
+lf = load_handler(build.write_tiny_model(Path(_TINY.name)))
+fx = sys.modules[lf.download.__module__]
+pre = sys.modules[lf.open_image.__module__]
 
 
 def image_bytes(size=(64, 48), fmt="JPEG", mode="RGB") -> bytes:
@@ -33,6 +52,11 @@ def image_bytes(size=(64, 48), fmt="JPEG", mode="RGB") -> bytes:
 
 
 JPEG = image_bytes()
+PNG = image_bytes(fmt="PNG")
+
+
+def expected(data: bytes) -> dict:
+    return lf.predict(Image.open(io.BytesIO(data)))
 
 
 def b64(data: bytes) -> str:
@@ -40,7 +64,7 @@ def b64(data: bytes) -> str:
 
 
 def answer(event):
-    result = hl.handle(event, Sizes())
+    result = lf.lambda_handler(event, None)
     json.dumps(result)
     return result
 

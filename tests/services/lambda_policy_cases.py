@@ -5,7 +5,7 @@
 Standard library only, so the same table runs under the repo's Python 3.11 (the tests) and
 under 3.13 (the Lambda image, or any local 3.13): ``test_lambda_policy.py`` does both. The
 blocks are written out here from IANA's IPv4 and IPv6 special-purpose address registries
-and RFC 6052/3056/4380/4291 (embedded IPv4), independently of the Lambda's own table
+and RFC 6052/3056/4291 (embedded IPv4; Teredo, RFC 4380, is refused whole), independently of the Lambda's own table
 (``09-serverless/address_policy.py``).
 """
 
@@ -44,6 +44,7 @@ V6_BLOCKS = [
     "64:ff9b:1::/48",  # local-use NAT64
     "100::/64",  # discard-only
     "100:0:0:1::/64",  # dummy prefix
+    "2001::/32",  # Teredo: refused whatever IPv4 addresses it carries (issue 18)
     "2001:2::/48",  # benchmarking
     "2001:db8::/32",  # documentation
     "2001:20::/28",  # ORCHIDv2 (inside 2001::/23)
@@ -136,7 +137,10 @@ def cases() -> list[tuple[str, str, bool]]:
         for ip in _samples(block):
             out += [(f"{form} of {block}", v6, True) for form, v6 in embeddings(ip)]
     for ip in ("8.8.8.8", "151.101.1.1"):
-        out += [(f"{form} of public", v6, False) for form, v6 in embeddings(ip)]
+        # a Teredo address tunnels to wherever its relay forwards: refused even when both
+        # of its IPv4 addresses are public
+        out += [(f"{form} of public", v6, "Teredo" in form) for form, v6 in embeddings(ip)]
+    out += [("Teredo of public (RFC 4380's example)", "2001:0:4136:e378:8000:63bf:3ffe:fdd2", True)]
     out += [("local-use NAT64 of public", "64:ff9b:1:808:8:800::", True)]
     return out
 

@@ -1,7 +1,7 @@
 """09-serverless: the hair Lambda's downloads (``fetch.py``), over real HTTP and HTTPS.
 
-Everything goes through ``hair_lambda.handle`` with a stand-in classifier that answers the
-decoded image's size (``lambda_events``), so these tests need no model. URLs are fetched
+Everything goes through ``lambda_function.lambda_handler`` on a tiny stand-in model
+(``lambda_events``), so these tests need no trained model. URLs are fetched
 from a small HTTP server this file starts on 127.0.0.1 (slow, trickling, huge, untyped, 404,
 redirects, non-ASCII names, a decompression bomb, a good image); nothing connects
 elsewhere. What is refused before connecting (URL syntax, inline images, limits) is
@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from lambda_events import JPEG, answer, assert_400, fx, image_bytes
+from lambda_events import JPEG, PNG, answer, assert_400, expected, fx, image_bytes
 
 
 # ---------------------------------------------------------------- the test server
@@ -96,7 +96,7 @@ ROUTES = {
     "/octet": lambda s: s.send(200, "application/octet-stream", JPEG),
     "/s3-untyped": lambda s: s.send(200, "binary/octet-stream", JPEG),
     "/no-type": lambda s: s.send(200, None, JPEG),
-    "/text-typed.png": lambda s: s.send(200, "text/plain", image_bytes(fmt="PNG")),
+    "/text-typed.png": lambda s: s.send(200, "text/plain", PNG),
     "/chunked.jpg": lambda s: s.send(200, "image/jpeg", JPEG, length=False),
     "/caf%C3%A9.jpg": lambda s: s.send(200, "image/jpeg", JPEG),  # /café.jpg, encoded
     "/caf%E9.jpg": lambda s: s.send(200, "image/jpeg", JPEG),  # a Latin-1 byte, encoded
@@ -165,7 +165,7 @@ def limits(monkeypatch):
     ],
 )
 def test_good_urls(server, limits, path):
-    assert answer({"url": server + path}) == {"size": [64, 48]}
+    assert answer({"url": server + path}) == expected(PNG if path.endswith(".png") else JPEG)
 
 
 # ---------------------------------------------------------------- bad downloads
@@ -253,6 +253,6 @@ def test_https_verifies_the_certificate_and_the_host_name(https_server, limits, 
     original = ssl.create_default_context
     monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: original(cafile=str(cert)))
     # trusted: the name in the URL is checked against the certificate (SNI + hostname check)
-    assert answer({"url": url}) == {"size": [64, 48]}
+    assert answer({"url": url}) == expected(JPEG)
     # the same server by IP: the certificate does not name 127.0.0.1
     assert_400(answer({"url": f"https://127.0.0.1:{port}/good.jpg"}), "cannot fetch")

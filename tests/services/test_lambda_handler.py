@@ -1,4 +1,4 @@
-"""09-serverless: the Lambda handler in process, with a tiny ONNX model of the same interface.
+"""09-serverless: ``lambda_function`` in process, on a tiny ONNX model of the same interface.
 
 Every bad-input path answers ``{"statusCode": 400, "error": ...}`` (never an exception).
 URLs, downloads, inline limits and the address policy (``fetch.py``,
@@ -15,20 +15,14 @@ import json
 import numpy as np
 import pytest
 import service_files
+from lambda_events import answer, build, lf, load_handler, pre
 from PIL import Image
 
 from zoomcamp import datasets, paths
 
 hl = service_files.load("09-serverless", "hair_lambda")
-build = service_files.load("09-serverless", "build")
 
 W, B = np.array([2.0, -1.0, 0.5]), 0.1  # the tiny model: logit = W . channel means + B
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    path = build.write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
-    return hl.HairClassifier(path)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +63,8 @@ def assert_400(result, fragment=""):
 
 
 # ---------------------------------------------------------------- good answers
-def test_inline_image_prediction_is_plain_json(tiny, jpeg_bytes):
-    result = hl.handle({"image_b64": b64(jpeg_bytes)}, tiny)
+def test_inline_image_prediction_is_plain_json(jpeg_bytes):
+    result = answer({"image_b64": b64(jpeg_bytes)})
     logit, prob = expected(jpeg_bytes)
     assert type(result["prediction"]) is float and type(result["logit"]) is float
     assert result["logit"] == pytest.approx(logit, abs=1e-5)
@@ -80,49 +74,41 @@ def test_inline_image_prediction_is_plain_json(tiny, jpeg_bytes):
     assert json.loads(json.dumps(result)) == result
 
 
-def test_api_gateway_event_gets_proxy_response(tiny, jpeg_bytes):
+def test_api_gateway_event_gets_proxy_response(jpeg_bytes):
     event = {"body": json.dumps({"image_b64": b64(jpeg_bytes)}), "isBase64Encoded": False}
-    result = hl.handle(event, tiny)
+    result = answer(event)
     assert result["statusCode"] == 200 and result["headers"]["Content-Type"] == "application/json"
-    assert json.loads(result["body"]) == hl.handle({"image_b64": b64(jpeg_bytes)}, tiny)
+    assert json.loads(result["body"]) == answer({"image_b64": b64(jpeg_bytes)})
     encoded = {
         "body": b64(json.dumps({"image_b64": b64(jpeg_bytes)}).encode()),
         "isBase64Encoded": True,
     }
-    assert hl.handle(encoded, tiny) == result
-    bad = hl.handle({"body": "{not json"}, tiny)
+    assert answer(encoded) == result
+    bad = answer({"body": "{not json"})
     assert bad["statusCode"] == 400 and "JSON" in json.loads(bad["body"])["error"]
 
 
-def test_gif_uses_first_frame_and_png_rgba_is_converted(tiny):
+def test_gif_uses_first_frame_and_png_rgba_is_converted():
     frames = [Image.new("RGB", (50, 40), c) for c in ((255, 0, 0), (0, 0, 255))]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
-    red = hl.handle({"image_b64": b64(buf.getvalue())}, tiny)
+    red = answer({"image_b64": b64(buf.getvalue())})
     buf2 = io.BytesIO()
     frames[0].save(buf2, format="PNG")
     assert red["logit"] == pytest.approx(
-        hl.handle({"image_b64": b64(buf2.getvalue())}, tiny)["logit"], abs=1e-5
+        answer({"image_b64": b64(buf2.getvalue())})["logit"], abs=1e-5
     )
     rgba = io.BytesIO()
     Image.new("RGBA", (30, 30), (10, 200, 30, 0)).save(rgba, format="PNG")
-    assert "prediction" in hl.handle({"image_b64": b64(rgba.getvalue())}, tiny)
+    assert "prediction" in answer({"image_b64": b64(rgba.getvalue())})
 
 
-def test_lambda_function_module_loads_model_once(tmp_path, monkeypatch, jpeg_bytes):
-    model = build.write_tiny_model(tmp_path)
-    monkeypatch.setenv("MODEL_PATH", str(model))
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "lf_under_test", paths.module_dir("09-serverless") / "lambda_function.py"
-    )
-    lf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lf)
-    session = lf.MODEL.session
-    first = lf.lambda_handler({"image_b64": b64(jpeg_bytes)}, None)
-    second = lf.lambda_handler({"image_b64": b64(jpeg_bytes)}, None)
-    assert first == second and lf.MODEL.session is session
+def test_lambda_function_module_loads_model_once(tmp_path, jpeg_bytes):
+    fresh = load_handler(build.write_tiny_model(tmp_path))  # MODEL_PATH, as in the image
+    session = fresh.session
+    first = fresh.lambda_handler({"image_b64": b64(jpeg_bytes)}, None)
+    second = fresh.lambda_handler({"image_b64": b64(jpeg_bytes)}, None)
+    assert first == second and fresh.session is session
     assert first["logit"] == pytest.approx(expected(jpeg_bytes)[0], abs=1e-5)
 
 
@@ -176,49 +162,48 @@ def test_sigmoid_is_stable():
         ({"body": "!!!", "isBase64Encoded": True}, "base64"),
     ],
 )
-def test_bad_events_answer_400(tiny, event, fragment):
-    result = hl.handle(event, tiny)
+def test_bad_events_answer_400(event, fragment):
+    result = answer(event)
     if isinstance(event, dict) and "body" in event:
         assert result["statusCode"] == 400
         result = {"statusCode": 400, **json.loads(result["body"])}
     assert_400(result, fragment)
 
 
-def test_truncated_inline_images(tiny, jpeg_bytes):
-    assert_400(
-        hl.handle({"image_b64": b64(jpeg_bytes[: len(jpeg_bytes) // 3])}, tiny), "not a decodable"
-    )
+def test_truncated_inline_images(jpeg_bytes):
+    assert_400(answer({"image_b64": b64(jpeg_bytes[: len(jpeg_bytes) // 3])}), "not a decodable")
 
 
 @pytest.mark.parametrize(
     "size", [(10_000, 10_000), (7_000, 7_000)]
 )  # > 2x and > 1x the pixel limit
-def test_decompression_bombs_are_refused(tiny, size):
+def test_decompression_bombs_are_refused(size):
     data = png_bytes(size)
     assert len(data) < 200_000  # tiny file, huge image
-    assert_400(hl.handle({"image_b64": b64(data)}, tiny), "exceed" if size[0] > 9000 else "")
+    assert_400(answer({"image_b64": b64(data)}), "exceed" if size[0] > 9000 else "")
 
 
-def test_pixel_limit_is_checked_before_decoding(tiny, monkeypatch):
-    monkeypatch.setattr(hl, "MAX_PIXELS", 100)
-    assert_400(hl.handle({"image_b64": b64(png_bytes((20, 20), "RGB"))}, tiny), "exceed")
+def test_pixel_limit_is_checked_before_decoding(monkeypatch):
+    monkeypatch.setattr(pre, "MAX_PIXELS", 100)
+    assert_400(answer({"image_b64": b64(png_bytes((20, 20), "RGB"))}), "exceed")
 
 
-def test_unsupported_format_is_refused(tiny):
+def test_unsupported_format_is_refused():
     buf = io.BytesIO()
     Image.new("RGB", (20, 20)).save(buf, format="TIFF")
-    assert_400(hl.handle({"image_b64": b64(buf.getvalue())}, tiny), "not a decodable")
+    assert_400(answer({"image_b64": b64(buf.getvalue())}), "not a decodable")
 
 
-def test_internal_errors_answer_500(jpeg_bytes):
+def test_internal_errors_answer_500(jpeg_bytes, monkeypatch, capsys):
     class Broken:
-        def predict(self, img):
-            raise RuntimeError("boom")
+        def run(self, *args):
+            raise RuntimeError("secret detail")
 
-    assert hl.handle({"image_b64": b64(jpeg_bytes)}, Broken()) == {
-        "statusCode": 500,
-        "error": "internal error",
-    }
+    monkeypatch.setattr(lf, "session", Broken())
+    assert answer({"image_b64": b64(jpeg_bytes)}) == {"statusCode": 500, "error": "internal error"}
+    proxy = answer({"body": json.dumps({"image_b64": b64(jpeg_bytes)})})
+    assert proxy["statusCode"] == 500 and json.loads(proxy["body"]) == {"error": "internal error"}
+    assert "secret detail" in capsys.readouterr().out  # logged for CloudWatch
 
 
 # ---------------------------------------------------------------- the client and the build script
@@ -279,7 +264,7 @@ def test_bilinear_preprocessing_from_metadata_matches_pil_by_hand():
         }
     }
     img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 130, 3), np.uint8))
-    x = hl.Preprocessing(meta)(img)
+    x = pre.Preprocessing(meta)(img)
     resized = np.asarray(img.resize((200, 200), Image.BILINEAR), dtype=np.float64) / 255.0
     expected = (resized - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
     np.testing.assert_allclose(x[0], expected.transpose(2, 0, 1), atol=1e-5)

@@ -2,9 +2,8 @@
 and over-long URLs, inline images and their limits, the limits' environment variables, and
 arbitrary events and URLs (never a 500).
 
-Everything goes through ``hair_lambda.handle`` with a stand-in classifier that answers the
-decoded image's size (``lambda_events``), so these tests need no model; nothing connects
-anywhere. Downloads are ``test_lambda_fetch.py``.
+Everything goes through ``lambda_function.lambda_handler`` on a tiny stand-in model
+(``lambda_events``); nothing connects anywhere. Downloads are ``test_lambda_fetch.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lambda_events import JPEG, answer, assert_400, b64, fx, hl, image_bytes
+from lambda_events import JPEG, answer, assert_400, b64, expected, fx, image_bytes, pre
 
 from zoomcamp import paths
 
@@ -62,11 +61,11 @@ def test_long_urls_are_refused():
 
 # ---------------------------------------------------------------- inline images
 def test_inline_images_obey_the_limit(monkeypatch):
-    assert answer({"image_b64": b64(JPEG)}) == {"size": [64, 48]}
+    assert answer({"image_b64": b64(JPEG)}) == expected(JPEG)
     monkeypatch.setattr(fx, "MAX_INLINE_BYTES", len(JPEG) - 1)
     assert_400(answer({"image_b64": b64(JPEG)}), f"limit of {len(JPEG) - 1} bytes")
     monkeypatch.setattr(fx, "MAX_INLINE_BYTES", len(JPEG))
-    assert answer({"image_b64": b64(JPEG)}) == {"size": [64, 48]}
+    assert answer({"image_b64": b64(JPEG)}) == expected(JPEG)
     monkeypatch.setattr(fx, "MAX_BYTES", 100)  # the download limit caps inline images too
     assert_400(answer({"image_b64": b64(JPEG)}), "limit of 100 bytes")
 
@@ -94,8 +93,33 @@ def test_bad_inline_values(data, fragment):
 def test_decompression_bomb_message_quotes_our_limit():
     for size in ((10_000, 10_000), (7_000, 7_000)):  # above 2x and 1x the pixel limit
         result = answer({"image_b64": b64(image_bytes(size, "PNG", "1"))})
-        assert_400(result, f"{hl.MAX_PIXELS} pixels")
-        assert str(2 * hl.MAX_PIXELS) not in result["error"]
+        assert_400(result, f"{pre.MAX_PIXELS} pixels")
+        assert str(2 * pre.MAX_PIXELS) not in result["error"]
+
+
+# ---------------------------------------------------------------- events
+def test_deeply_nested_bodies_answer_400():
+    # json's parser recurses: 5,000 nested lists used to escape as a RecursionError (a 500)
+    deep = "[" * 5000 + "]" * 5000
+    for body in (deep, '{"url": ' + deep + "}", b64(deep.encode())):
+        result = answer({"body": body, "isBase64Encoded": body[0] not in "[{"})
+        assert result["statusCode"] == 400, result
+        assert "nested too deeply" in json.loads(result["body"])["error"]
+
+
+def test_http_api_event_without_a_body_is_a_proxy_400():
+    # an HTTP API (payload 2.0) POST with an empty body arrives with no "body" key at all
+    event = {
+        "version": "2.0",
+        "routeKey": "POST /predict",
+        "rawPath": "/predict",
+        "requestContext": {"http": {"method": "POST", "path": "/predict"}},
+        "isBase64Encoded": False,
+    }
+    for proxy in (event, {"requestContext": {}}, {"httpMethod": "POST", "body": None}):
+        result = answer(proxy)
+        assert result["statusCode"] == 400 and result["headers"]["Content-Type"], result
+        assert json.loads(result["body"]) == {"error": "empty request body"}
 
 
 # ---------------------------------------------------------------- configuration
@@ -126,7 +150,7 @@ def test_settings_are_read():
 def test_bad_environment_value_is_a_one_line_start_up_error():
     env = {"PATH": "/usr/bin:/bin", "MAX_IMAGE_BYTES": "abc"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import hair_lambda"],
+        [sys.executable, "-c", "import lambda_function"],
         cwd=MODULE,
         env=env,
         capture_output=True,
@@ -144,7 +168,9 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda c: (
         st.lists(c, max_size=3)
-        | st.dictionaries(st.sampled_from(["url", "image_b64", "body", "x"]), c, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["url", "image_b64", "body", "version", "routeKey", "x"]), c, max_size=3
+        )
     ),
     max_leaves=8,
 )

@@ -17,12 +17,10 @@ from pathlib import Path
 
 import lambda_policy_cases as table
 import pytest
-import service_files
+from lambda_events import answer, fx
 
 from zoomcamp import paths
 
-hl = service_files.load("09-serverless", "hair_lambda")
-fx = hl.fetch
 policy = fx.address_policy  # the table fetch.py applies
 MODULE = paths.module_dir("09-serverless")
 CASES = Path(table.__file__)
@@ -55,6 +53,8 @@ def test_refusal_names_the_embedded_address():
     assert "NAT64 form of 169.254.169.254" in policy.refusal("64:ff9b::a9fe:a9fe")
     assert "6to4 form of 10.0.0.1" in policy.refusal("2002:a00:1::1")
     assert "site-local" in policy.refusal("fec0::1")
+    # Teredo is refused whole, even with public server and client addresses (issue 18)
+    assert "Teredo" in policy.refusal("2001:0:4136:e378:8000:63bf:3ffe:fdd2")
     with pytest.raises(fx.BadInput, match="non-public address 100.64.0.1"):
         fx.check_address("100.64.0.1")
 
@@ -73,6 +73,7 @@ def test_refusal_names_the_embedded_address():
         "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of the metadata address
         "http://[::a9fe:a9fe]/",  # IPv4-compatible
         "http://[2002:a9fe:a9fe::1]/",  # 6to4
+        "http://[2001:0:4136:e378:8000:63bf:3ffe:fdd2]/a.jpg",  # Teredo, public IPv4s inside
         "http://[fec0::1]/a.jpg",
         "http://100.64.0.1/a.jpg",
         "http://192.0.0.9/a.jpg",  # IETF special purpose: global on 3.11's ipaddress
@@ -82,7 +83,7 @@ def test_refusal_names_the_embedded_address():
     ],
 )
 def test_private_addresses_are_refused_by_default(url):
-    result = hl.handle({"url": url}, None)
+    result = answer({"url": url})
     assert result["statusCode"] == 400 and "non-public address" in result["error"], result
 
 

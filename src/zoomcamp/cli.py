@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -80,7 +81,7 @@ def cmd_datasets(args: argparse.Namespace) -> None:
 
 
 def cmd_modules(args: argparse.Namespace) -> None:
-    table = Table("module", "title", "datasets", "steps", "homework")
+    table = Table("module", "title", "datasets", "steps", "homework", "groups")
     for m in modules.discover():
         table.add_row(
             m.name,
@@ -88,6 +89,7 @@ def cmd_modules(args: argparse.Namespace) -> None:
             ", ".join(m.datasets),
             "; ".join(" ".join(s) for s in m.steps),
             m.homework or "",
+            ", ".join(m.groups),
         )
     Console().print(table)
 
@@ -131,8 +133,28 @@ def _write_run_log(timings: dict[str, float]) -> None:
     console.print(f"timings written to {path}")
 
 
+def _sync_groups(chosen: list[modules.Module]) -> None:
+    """Add the dependency groups the modules declare (``groups`` in module.toml, e.g. 08's
+    ``dl``) to the project environment before anything runs. ``--inexact`` removes nothing,
+    and a later plain ``uv run`` does not remove them either (it syncs inexactly too)."""
+    groups = sorted({g for m in chosen for g in m.groups})
+    if not groups:
+        return
+    flags = [f"--group={g}" for g in groups]
+    command = " ".join(["uv sync --inexact", *flags])
+    needed_by = ", ".join(m.name for m in chosen if m.groups)
+    uv = shutil.which("uv")
+    if not uv:
+        raise ZoomcampError(f"{needed_by} need {', '.join(groups)}; install with: {command}")
+    console.print(f"[bold]{needed_by}[/] need the {', '.join(groups)} group: {command}")
+    proc = subprocess.run([uv, "sync", "--inexact", *flags], cwd=paths.REPO_ROOT)
+    if proc.returncode != 0:
+        raise ZoomcampError(f"{command} failed (exit {proc.returncode})")
+
+
 def cmd_reproduce(args: argparse.Namespace) -> None:
     chosen = modules.select(args.modules)
+    _sync_groups(chosen)
     if settings.fast_mode():
         console.print(
             f"[yellow]fast mode[/] ({settings.FAST.name}): tiny settings, "

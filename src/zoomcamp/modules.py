@@ -5,8 +5,10 @@
     steps = [["train.py"], ["export.py", "--quiet"]]  # scripts run in order (repo root as cwd)
     homework = "homework.py"                          # run with --json, answers captured
     outputs = ["metrics.json", "curve.png"]           # reports/<module>/ files the steps write
+    groups = ["dl"]                                   # pyproject dependency groups it needs
 
-``zoomcamp reproduce`` fails when a listed output was not written during the run.
+``zoomcamp reproduce`` installs the listed groups before running anything and fails when a
+listed output was not written during the run.
 No central list to edit: a folder ``NN-name/`` with that file is a module.
 """
 
@@ -29,9 +31,10 @@ class Module:
     steps: list[list[str]] = field(default_factory=list)
     homework: str | None = None
     outputs: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
 
 
-KEYS = {"title", "datasets", "steps", "homework", "outputs"}
+KEYS = {"title", "datasets", "steps", "homework", "outputs", "groups"}
 
 
 def load(folder: Path) -> Module:
@@ -53,6 +56,7 @@ def load(folder: Path) -> Module:
         steps=[list(s) for s in spec.get("steps", [])],
         homework=spec.get("homework"),
         outputs=list(spec.get("outputs", [])),
+        groups=list(spec.get("groups", [])),
     )
 
 

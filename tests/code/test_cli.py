@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,7 @@ def test_the_scripts_are_found():
     assert "08-deep-learning/train_torch.py" in SCRIPTS and "05-deployment/test.py" in SCRIPTS
 
 
+@pytest.mark.slow  # one interpreter per script, most import torch or TensorFlow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_script_has_help(script):
     proc = subprocess.run(
@@ -110,3 +112,64 @@ def test_every_script_docstring_starts_with_its_command(script):
     doc = ast.get_docstring(ast.parse((paths.REPO_ROOT / script).read_text())) or ""
     first = doc.splitlines()[0] if doc else ""
     assert first.startswith(("uv run ", "python ")) and script in first, first
+
+
+def _module(name: str, groups: list[str]) -> modules.Module:
+    return modules.Module(name=name, folder=paths.REPO_ROOT / name, title=name, groups=groups)
+
+
+@pytest.fixture
+def uv_calls(monkeypatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(cli.shutil, "which", lambda name: f"/opt/uv/bin/{name}")
+    monkeypatch.setattr(cli.subprocess, "run", run)
+    return calls
+
+
+def test_reproduce_installs_the_groups_the_modules_declare(uv_calls):
+    cli._sync_groups([_module("01-a", []), _module("08-b", ["dl"]), _module("09-c", ["dl", "x"])])
+    assert uv_calls == [["/opt/uv/bin/uv", "sync", "--inexact", "--group=dl", "--group=x"]]
+
+
+def test_modules_without_groups_run_no_sync(uv_calls):
+    cli._sync_groups([_module("01-a", []), _module("02-b", [])])
+    assert uv_calls == []
+
+
+def test_a_failed_sync_stops_before_any_module_runs(monkeypatch):
+    monkeypatch.setattr(cli.shutil, "which", lambda name: f"/opt/uv/bin/{name}")
+    monkeypatch.setattr(
+        cli.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1)
+    )
+    with pytest.raises(cli.ZoomcampError, match="uv sync --inexact --group=dl failed"):
+        cli._sync_groups([_module("08-b", ["dl"])])
+
+
+def test_without_uv_the_error_names_the_command(monkeypatch):
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    with pytest.raises(cli.ZoomcampError, match=r"08-b need dl; install with: uv sync --inexact"):
+        cli._sync_groups([_module("08-b", ["dl"])])
+
+
+def _dry_sync(*flags: str) -> str:
+    proc = subprocess.run(
+        ["uv", "sync", "--group=dl", "--dry-run", "--locked", *flags],
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+def test_the_group_sync_keeps_what_is_installed():
+    """The suite runs with the dev group (pytest is installed, and not in default + dl): the
+    sync reproduce runs removes nothing, where a plain ``uv sync`` would remove pytest."""
+    assert "Would uninstall" not in _dry_sync("--inexact")
+    assert re.search(r"^ - pytest==", _dry_sync(), re.M)

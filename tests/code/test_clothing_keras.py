@@ -37,6 +37,7 @@ def base():
     return clothing.make_base(SIZE, weights=None)
 
 
+@pytest.mark.slow  # decodes and batches real images (about 40 s under load)
 def test_dataset_batches_preprocessed_one_hot(folder):
     ds = clothing.load_split(folder / "train", size=SIZE, batch_size=5, classes=CLASSES)
     batches = list(ds)
@@ -72,6 +73,7 @@ def test_head_shapes_and_frozen_base(base):
     assert sum(int(np.prod(w.shape)) for w in plain.trainable_weights) == 2048 * 10 + 10
 
 
+@pytest.mark.slow  # a training step of the Keras model, checkpointed (about 1 min under load)
 def test_train_step_checkpoint_reload_and_predict(folder, base, tmp_path):
     import keras
 

@@ -1,4 +1,4 @@
-"""The code base passes ruff: lint and format (`uv run ruff check .`, `uv run ruff format --check .`)."""
+"""The code base passes ruff: lint and format (`uv run --group dev ruff check .`, `... ruff format --check .`)."""
 
 import subprocess
 import sys

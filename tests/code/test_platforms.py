@@ -1,7 +1,9 @@
 """The root project resolves where learners are (the README's platform table): Linux x86_64
 and aarch64, macOS 14+ on Apple silicon, Windows x86_64. ``uv lock --check`` in CI also
 holds the lock to ``tool.uv.required-environments``; this resolves each platform afresh
-from PyPI, as a learner's ``uv sync`` there would."""
+from PyPI, as a learner's ``uv sync --all-groups`` there would (the ``dl`` group included).
+It needs the package index, so it is marked ``network``: the default run deselects it and
+CI runs it in a second call (``uv run --group dev pytest -m network``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import subprocess
 import pytest
 
 from zoomcamp import paths
+
+pytestmark = pytest.mark.network
 
 # target triple -> the TensorFlow distribution that platform gets
 PLATFORMS = {
@@ -27,6 +31,7 @@ def _compile(platform: str, out, macos: str = "14.0") -> tuple[subprocess.Comple
     assert uv, "uv is not on PATH"
     proc = subprocess.run(
         [uv, "pip", "compile", "pyproject.toml", "--python-platform", platform]
+        + ["--group", "jupyter", "--group", "dev"]
         + ["--python-version", "3.11", "--quiet", "--no-header", "--output-file", str(out)],
         cwd=paths.REPO_ROOT,
         capture_output=True,

@@ -83,6 +83,7 @@ def _same(got, want) -> bool:
     return got == want
 
 
+@pytest.mark.slow  # every module's homework.py in a subprocess (08: trains)
 @pytest.mark.parametrize("module", WITH_HOMEWORK, ids=IDS)
 def test_homework_json_follows_contract(module, run_homework):
     result = run_homework(module)
@@ -90,6 +91,7 @@ def test_homework_json_follows_contract(module, run_homework):
     assert result["module"] == module.name
 
 
+@pytest.mark.slow  # every module's homework.py in a subprocess (08: trains)
 @pytest.mark.parametrize("module", WITH_HOMEWORK, ids=IDS)
 def test_answers_are_the_committed_ones(module, run_homework):
     committed = json.loads(

@@ -32,6 +32,11 @@ TRAINED_IN_FAST_MODE = {
     "09-serverless/lambda.ipynb",
 }
 
+# The Keras notebooks stay although the PyTorch ones cover the same lessons: they are the only
+# run of zoomcamp.clothing.lesson_keras.tune, its imagenet_top refusal and
+# zoomcamp.hair.train_keras.recorded_history. They are the slowest (clothing-keras 115 s on a
+# quiet machine); like every notebook they are outside the quick lane (marker notebook).
+
 
 @pytest.mark.notebook
 @pytest.mark.parametrize(

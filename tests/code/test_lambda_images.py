@@ -52,16 +52,17 @@ def test_the_builder_installs_a_pinned_uv_and_the_locked_wheels(folder):
 
 
 @pytest.mark.parametrize("folder", FOLDERS)
-def test_the_final_stage_installs_nothing_and_runs_as_non_root(folder):
+def test_the_final_stage_installs_nothing_and_keeps_the_base_user(folder):
+    """No package manager in the final stage; no USER line, because `sam local` layers its
+    emulator onto the image as the image's user (a non-root USER breaks sam local invoke),
+    and on AWS Lambda runs the function as its own unprivileged user anyway."""
     _, final = stages(folder)
     for line in final:
         words = line.split()
         assert not {"pip", "uv", "dnf", "microdnf", "yum", "apt-get"} & set(words), line
     assert "COPY --from=builder /deps ${LAMBDA_TASK_ROOT}" in final
-    user = [line for line in final if line.startswith("USER ")]
-    assert len(user) == 1 and final[-1].startswith("CMD ")
-    uid = user[0].split()[1].split(":")[0]
-    assert uid.isdigit() and int(uid) != 0
+    assert not [line for line in final if line.startswith("USER ")]
+    assert final[-1].startswith("CMD ")
 
 
 def _copied_sources(folder: str) -> set[str]:

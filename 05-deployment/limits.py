@@ -99,26 +99,38 @@ async def watch_deadlines(interval: float = 1.0) -> None:
                 task.cancel()
 
 
+def content_length(values: set[bytes]) -> int:
+    """The one declared length; two different ones, or anything but digits, is a 400.
+    Leading zeros are dropped and a value of more than 18 digits counts as "too large"
+    before ``int()`` sees it (Python refuses to parse more than 4,300 digits)."""
+    if len(values) > 1:
+        raise Reply(400, {"detail": "conflicting Content-Length headers"})
+    (value,) = values
+    if not value.isdigit():
+        raise Reply(400, {"detail": "invalid Content-Length"})
+    digits = value.lstrip(b"0") or b"0"
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 async def read_body(headers: list[tuple[bytes, bytes]], receive, limit: int) -> bytes:
     """The request body, or a ``Reply`` (415, 400, 413, 408) once the refused part of it
     has been discarded (see the module docstring)."""
-    typed, length, expect = False, None, False
+    typed, lengths, expect = False, set(), False
     for key, value in headers:
         if key == b"content-type":
             typed = json_media_type(value)
         elif key == b"content-length":
-            length = value
+            lengths.add(value)
         elif key == b"expect":
             expect = True
     refusal = None
     if not typed:
         refusal = Reply(415, {"detail": "Content-Type must be application/json (UTF-8)"})
-    if length is not None:
-        if not length.isdigit():
-            raise Reply(400, {"detail": "invalid Content-Length"})
-        if int(length) > limit:
+    if lengths:
+        length = content_length(lengths)
+        if length > limit:
             refusal = refusal or too_large(limit)
-        if refusal is not None and (expect or int(length) > DRAIN_BYTES):
+        if refusal is not None and (expect or length > DRAIN_BYTES):
             raise refusal  # the client waits for our answer, or draining costs too much
     task = _current_task()
     _reading[task] = _now() + BODY_TIMEOUT_S

@@ -1,0 +1,53 @@
+"""05-deployment: every form of ``Content-Length`` the service's own reader sees (httptools
+in the image passes any value through) gets a short 4xx, never a 500 (issue 18 #2, #10)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from churn_hostile import EXAMPLE, limits
+
+JSON = (b"content-type", b"application/json")
+BODY = json.dumps(EXAMPLE).encode()
+
+
+def _read(*lengths: bytes, body: bytes = BODY) -> tuple[int, bytes]:
+    """(status, body read) of ``limits.read_body`` for these Content-Length values."""
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive():
+        return messages.pop(0)
+
+    headers = [JSON, *((b"content-length", v) for v in lengths)]
+    try:
+        return 200, asyncio.run(limits.read_body(headers, receive, 1 << 20))
+    except limits.Reply as reply:
+        return reply.status, reply.encode()
+
+
+def test_a_plain_length_reads_the_body():
+    assert _read(str(len(BODY)).encode()) == (200, BODY)
+
+
+def test_leading_zeros_are_a_length_not_a_crash():
+    # 4,400 digits: int() alone raises ValueError past 4,300 (a 500 before)
+    assert _read(b"0" * 4400 + str(len(BODY)).encode()) == (200, BODY)
+
+
+def test_a_length_of_thousands_of_digits_is_too_large():
+    status, out = _read(b"9" * 5000)
+    assert status == 413 and len(out) < 200
+
+
+@pytest.mark.parametrize("value", [b"", b"abc", b"-1", b"1e3", b" 12", "١٢".encode()])
+def test_a_malformed_length_is_400(value):
+    status, out = _read(value)
+    assert status == 400 and b"Content-Length" in out
+
+
+def test_conflicting_lengths_are_refused_not_last_wins():
+    status, out = _read(str(len(BODY)).encode(), b"5")
+    assert status == 400 and b"conflicting" in out
+    assert _read(str(len(BODY)).encode(), str(len(BODY)).encode())[0] == 200

@@ -46,6 +46,19 @@ def open_image(data: bytes) -> Image.Image:
         raise BadInput(f"not a decodable image ({type(exc).__name__})") from None
 
 
+def to_rgb(img: Image.Image) -> Image.Image:
+    """RGB with 16-bit grayscale scaled to 8 bits (``convert`` alone clips it to white), as
+    08's loader does (``zoomcamp.images``); float images are refused."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(img, dtype=np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise BadInput(f"a {img.mode} image with values outside 0..65535")
+        img = Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), "L")
+    elif img.mode == "F":
+        raise BadInput("a floating-point (mode F) image is not supported")
+    return img.convert("RGB")
+
+
 class Preprocessing:
     """08's preprocessing with channels first, configured by the metadata's ``preprocessing``:
     ``resample`` is "bilinear" (PyTorch export, as torchvision's ``Resize``) or "nearest"
@@ -71,7 +84,7 @@ class Preprocessing:
 
     def __call__(self, img: Image.Image) -> np.ndarray:
         """Pillow image -> float32 (1, 3, height, width)."""
-        img = img.convert("RGB").resize(self.size, self.resample)
+        img = to_rgb(img).resize(self.size, self.resample)
         x = np.asarray(img, dtype=np.float32) / self.divisor
         x = (x - self.mean) / self.std
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)

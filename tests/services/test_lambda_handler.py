@@ -103,6 +103,32 @@ def test_gif_uses_first_frame_and_png_rgba_is_converted():
     assert "prediction" in answer({"image_b64": b64(rgba.getvalue())})
 
 
+def _png(img: Image.Image) -> str:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return b64(buf.getvalue())
+
+
+def test_a_16_bit_grayscale_png_scores_like_its_8_bit_picture():
+    """Issue 18 #7: Pillow's convert("RGB") clips 16-bit grayscale to white; the handler
+    scales it, so the same picture gives the same answer at either depth."""
+    rng = np.random.default_rng(7)
+    eight = rng.integers(0, 256, size=(60, 80), dtype=np.uint8)
+    sixteen = Image.fromarray(eight.astype(np.uint16) * 257)  # mode I;16, same picture
+    assert sixteen.mode == "I;16"
+    want = answer({"image_b64": _png(Image.fromarray(eight, "L"))})
+    got = answer({"image_b64": _png(sixteen)})
+    assert got["logit"] == pytest.approx(want["logit"], abs=1e-5)
+    white = answer({"image_b64": _png(Image.new("L", (60, 80), 255))})
+    assert got["logit"] != pytest.approx(white["logit"], abs=1e-3)
+
+
+def test_a_floating_point_image_is_refused_as_bad_input():
+    # no accepted format stores mode F; the check stands behind the format list
+    with pytest.raises(pre.BadInput, match="floating-point"):
+        pre.to_rgb(Image.fromarray(np.zeros((20, 20), np.float32), "F"))
+
+
 def test_lambda_function_module_loads_model_once(tmp_path, jpeg_bytes):
     fresh = load_handler(build.write_tiny_model(tmp_path))  # MODEL_PATH, as in the image
     session = fresh.session

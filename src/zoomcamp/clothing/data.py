@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, fileio
+from zoomcamp import datasets, fileio, images
 from zoomcamp.errors import ZoomcampError
 
 DATASET = "clothing-small"
@@ -62,4 +62,4 @@ def decode(path: Path, size: int) -> np.ndarray:
     """An image file -> uint8 RGB (size, size, 3), resized bilinear as torchvision's
     ``Resize`` does on a PIL image."""
     with Image.open(path) as img:
-        return np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), np.uint8)
+        return np.asarray(images.to_rgb(img).resize((size, size), Image.BILINEAR), np.uint8)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoomcamp import datasets, fileio, paths
+from zoomcamp import datasets, fileio, images, paths
 from zoomcamp.errors import ZoomcampError
 
 log = logging.getLogger("hair")
@@ -78,7 +78,7 @@ def decode_pixels(source: str | Path | Image.Image, resample: str = "nearest") -
     try:
         if getattr(img, "n_frames", 1) > 1:
             img.seek(0)  # animated gif: the first frame
-        rgb = img.convert("RGB").resize(IMAGE_SIZE, RESAMPLING[resample])
+        rgb = images.to_rgb(img).resize(IMAGE_SIZE, RESAMPLING[resample])
         return np.asarray(rgb, dtype=np.uint8)
     finally:
         if img is not source:

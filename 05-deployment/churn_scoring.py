@@ -61,6 +61,8 @@ def _whole_number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("Input should be a whole number")
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("Input should be a finite number, not NaN or Infinity")
         if not value.is_integer():
             raise ValueError("Input should be a whole number, not a fraction")
         return int(value)

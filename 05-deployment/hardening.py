@@ -235,6 +235,9 @@ def harden(api: FastAPI) -> FastLanes:
             route.app, lanes[route.path] = as_route(lane), lane
             route.responses = {**REFUSED, **route.responses}
     serve_docs(api)
+    # Starlette would answer POST /predict/ with a redirect built from the Host header (a
+    # reflected, attacker-chosen address); a path is served as written or not at all
+    api.router.redirect_slashes = False
     started = api.router.lifespan_context
 
     @asynccontextmanager

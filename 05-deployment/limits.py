@@ -115,15 +115,19 @@ def content_length(values: set[bytes]) -> int:
 async def read_body(headers: list[tuple[bytes, bytes]], receive, limit: int) -> bytes:
     """The request body, or a ``Reply`` (415, 400, 413, 408) once the refused part of it
     has been discarded (see the module docstring)."""
-    typed, lengths, expect = False, set(), False
+    types, lengths, expect = set(), set(), False
     for key, value in headers:
         if key == b"content-type":
-            typed = json_media_type(value)
+            types.add(value)
         elif key == b"content-length":
             lengths.add(value)
         elif key == b"expect":
             expect = True
     refusal = None
+    # duplicated headers are refused, never "last one wins" (JSON keys: see the README)
+    if len(types) > 1:
+        raise Reply(400, {"detail": "conflicting Content-Type headers"})
+    typed = len(types) == 1 and json_media_type(next(iter(types)))
     if not typed:
         refusal = Reply(415, {"detail": "Content-Type must be application/json (UTF-8)"})
     if lengths:

@@ -1,5 +1,7 @@
-"""05-deployment: every form of ``Content-Length`` the service's own reader sees (httptools
-in the image passes any value through) gets a short 4xx, never a 500 (issue 18 #2, #10)."""
+"""05-deployment: what the request head can carry (issue 18 #2, #10): every form of
+``Content-Length`` the service's own reader sees (httptools in the image passes any value
+through) gets a short 4xx, never a 500; duplicated headers are refused, not "last one wins";
+a trailing slash is not redirected to the Host header's address; NaN is named as such."""
 
 from __future__ import annotations
 
@@ -9,18 +11,17 @@ import json
 import pytest
 from churn_hostile import EXAMPLE, limits
 
-JSON = (b"content-type", b"application/json")
 BODY = json.dumps(EXAMPLE).encode()
 
 
-def _read(*lengths: bytes, body: bytes = BODY) -> tuple[int, bytes]:
+def _read(*lengths: bytes, body: bytes = BODY, types=(b"application/json",)) -> tuple[int, bytes]:
     """(status, body read) of ``limits.read_body`` for these Content-Length values."""
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive():
         return messages.pop(0)
 
-    headers = [JSON, *((b"content-length", v) for v in lengths)]
+    headers = [*((b"content-type", t) for t in types), *((b"content-length", v) for v in lengths)]
     try:
         return 200, asyncio.run(limits.read_body(headers, receive, 1 << 20))
     except limits.Reply as reply:
@@ -51,3 +52,23 @@ def test_conflicting_lengths_are_refused_not_last_wins():
     status, out = _read(str(len(BODY)).encode(), b"5")
     assert status == 400 and b"conflicting" in out
     assert _read(str(len(BODY)).encode(), str(len(BODY)).encode())[0] == 200
+
+
+def test_conflicting_content_types_are_refused_not_last_wins():
+    status, out = _read(types=(b"text/plain", b"application/json"))
+    assert status == 400 and b"conflicting Content-Type" in out
+    assert _read(types=(b"application/json", b"application/json"))[0] == 200
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(client):
+    answer = client.post(
+        "/predict/", json=EXAMPLE, headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert answer.status_code == 404 and "location" not in answer.headers
+
+
+def test_nan_is_named_not_called_a_fraction(client):
+    body = json.dumps({**EXAMPLE, "tenure": float("nan")})  # json writes the NaN token
+    answer = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert "not NaN or Infinity" in answer.json()["message"]

@@ -14,6 +14,7 @@ from zoomcamp import paths
 predict = service_files.load("05-deployment", "predict")
 hardening = sys.modules[predict.harden.__module__]  # the modules predict uses, not copies
 limits = sys.modules[hardening.read_body.__module__]
+head_limit = service_files.load("05-deployment", "head_limit")
 EXAMPLE = json.loads((paths.module_dir("05-deployment") / "customer.json").read_bytes())
 
 

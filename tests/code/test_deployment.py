@@ -126,6 +126,7 @@ def test_dockerignore_lets_in_only_what_the_image_needs():
         "churn_scoring.py",
         "limits.py",
         "hardening.py",
+        "head_limit.py",
         "model/model.json",
         "model/metadata.json",
     } == allowed

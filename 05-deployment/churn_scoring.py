@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -136,6 +137,27 @@ def model_path() -> Path:
     return Path(os.environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR)
 
 
+MAX_METADATA_BYTES = 1 << 20
+MAX_MODEL_BYTES = 16 << 20  # model.json is ~4 KB; nothing a start-up should read is larger
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file: a link to a device, a FIFO or a folder is
+    refused on the opened descriptor (O_NONBLOCK: a FIFO cannot stall the start-up)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ModelError(f"cannot read {path}: {exc} ({BUILD})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ModelError(f"{path} is not a regular file ({BUILD})")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ModelError(f"{path} is larger than {limit} bytes: not a model of this service")
+    return data
+
+
 def read_metadata(folder: Path) -> dict[str, Any]:
     """``folder/metadata.json``, checked for the schema, its required keys and ``model.json``."""
     path = folder / METADATA_FILE
@@ -145,7 +167,7 @@ def read_metadata(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelError(f"no {METADATA_FILE} in {folder}: the model is incomplete ({BUILD})")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(read_regular(path, MAX_METADATA_BYTES))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path} is not valid JSON: {exc}") from None
     found = meta.get("schema") if isinstance(meta, dict) else type(meta).__name__
@@ -169,10 +191,7 @@ def load_model(path: Path | str | None = None) -> tuple[FastScorer, dict[str, An
     folder = Path(path) if path is not None else model_path()
     meta = read_metadata(folder)
     file = folder / MODEL_FILE
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read {file}: {exc} ({BUILD})") from None
+    data = read_regular(file, MAX_MODEL_BYTES)
     digest, expected = hashlib.sha256(data).hexdigest(), meta["files"][MODEL_FILE]
     if digest != expected:
         raise ModelError(
@@ -183,7 +202,10 @@ def load_model(path: Path | str | None = None) -> tuple[FastScorer, dict[str, An
         model = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{file} is not valid JSON: {exc}") from None
-    return FastScorer(model), meta
+    try:
+        return FastScorer(model), meta
+    except MALFORMED as exc:  # consistent digests, malformed content: the one-line reason
+        raise ModelError(f"{file} is malformed ({exc!r}; {BUILD})") from None
 
 
 def _weight(value: Any, where: str) -> float:
@@ -258,9 +280,15 @@ def check_model(scorer: FastScorer, meta: dict[str, Any]) -> None:
             f"the model's features do not match the request schema: model {model}, "
             f"schema {api} (retrain with 03-classification/train.py or update the schema)"
         )
-    for field, values in (*meta.get("categories", {}).items(), *scorer.allowed.items()):
-        if field in api["categorical"] and sorted(values) != api["categorical"][field]:
-            raise ModelError(f"the model's categories of {field!r} {values} differ from the schema")
+    try:
+        categories = [*meta.get("categories", {}).items(), *scorer.allowed.items()]
+        for field, values in categories:
+            if field in api["categorical"] and sorted(values) != api["categorical"][field]:
+                raise ModelError(
+                    f"the model's categories of {field!r} {values} differ from the schema"
+                )
+    except MALFORMED as exc:
+        raise ModelError(f"the model's categories are malformed ({exc!r}; {BUILD})") from None
     if scorer.threshold != THRESHOLD:
         raise ModelError(f"the model's threshold {scorer.threshold} is not the API's {THRESHOLD}")
 

@@ -64,6 +64,25 @@ def preprocessing(resample: str = "nearest") -> dict:
     }
 
 
+ONNX_INPUT, ONNX_OUTPUT = "input", "output"  # the course's graph names
+
+
+def onnx_interface(resample: str) -> dict:
+    """What an ONNX export's consumer (09) must know, written into its metadata: graph names
+    and shapes (channels first, like the course's PyTorch model), the output's meaning, the
+    classes and the preprocessing with the track's resize."""
+    return {
+        "input_name": ONNX_INPUT,
+        "output_name": ONNX_OUTPUT,
+        "input_shape": [None, 3, IMAGE_SIZE[1], IMAGE_SIZE[0]],
+        "output_shape": [None, 1],
+        "output": "logit",
+        "classes": list(CLASSES),
+        "positive_class": CLASSES[1],
+        "preprocessing": {**preprocessing(resample), "layout": "NCHW"},
+    }
+
+
 def normalise(pixels: np.ndarray) -> np.ndarray:
     """uint8 (or 0..255) RGB pixels -> float32 scaled to [0, 1] and ImageNet-normalised."""
     x = np.asarray(pixels, dtype=np.float32) / 255.0

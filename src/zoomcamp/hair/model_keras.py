@@ -180,23 +180,13 @@ def configure_tf(threads: int | None = None, deterministic: bool = True) -> None
 NAME, MODEL_FILE, HISTORY_FILE = "hair-keras", "hair-model.keras", "history.json"
 # The ONNX export (08-deep-learning/export_keras.py): what 09-serverless copies into its image.
 ONNX_NAME, ONNX_FILE = "hair-keras-onnx", "hair_classifier.onnx"
-INPUT_NAME, OUTPUT_NAME = "input", "output"
+INPUT_NAME, OUTPUT_NAME = hair.ONNX_INPUT, hair.ONNX_OUTPUT
 
 
 def onnx_interface() -> dict:
-    """What the ONNX model's consumer must know, written into its metadata: graph names and
-    shapes (channels first, like the course's PyTorch model), the output's meaning, the
-    classes and 08's preprocessing."""
-    return {
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "input_shape": [None, 3, IMAGE_SIZE[1], IMAGE_SIZE[0]],
-        "output_shape": [None, 1],
-        "output": "logit",
-        "classes": list(hair.CLASSES),
-        "positive_class": hair.CLASSES[1],
-        "preprocessing": {**hair.preprocessing(), "layout": "NCHW"},
-    }
+    """The ONNX export's interface (:func:`zoomcamp.hair.data.onnx_interface`) with the
+    Keras track's nearest-neighbour resize."""
+    return hair.onnx_interface("nearest")
 
 
 def write_stand_in(out_dir: Path) -> Path:

@@ -18,7 +18,7 @@ from zoomcamp.hair.data import IMAGE_SIZE
 
 NAME, MODEL_FILE, HISTORY_FILE = "hair-torch", "hair_cnn.pt", "history.json"
 ONNX_NAME, ONNX_FILE = "hair-torch-onnx", "hair_classifier.onnx"
-INPUT_NAME, OUTPUT_NAME = "input", "output"
+INPUT_NAME, OUTPUT_NAME = hair.ONNX_INPUT, hair.ONNX_OUTPUT
 OPSET = 17
 TOLERANCE = 1e-4  # max |logit difference|, ONNX Runtime vs PyTorch
 ARCHITECTURE = (
@@ -92,19 +92,9 @@ def load_model(folder: Path | None = None):
 
 
 def onnx_interface(resample: str) -> dict:
-    """The consumer's view, the same fields as the Keras export's
-    (:func:`zoomcamp.hair.model_keras.onnx_interface`), with the model's own resize (the
-    PyTorch track's is bilinear)."""
-    return {
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "input_shape": [None, 3, IMAGE_SIZE[1], IMAGE_SIZE[0]],
-        "output_shape": [None, 1],
-        "output": "logit",
-        "classes": list(hair.CLASSES),
-        "positive_class": hair.CLASSES[1],
-        "preprocessing": {**hair.preprocessing(resample), "layout": "NCHW"},
-    }
+    """The ONNX export's interface (:func:`zoomcamp.hair.data.onnx_interface`) with the
+    model's own resize (the PyTorch track's is bilinear)."""
+    return hair.onnx_interface(resample)
 
 
 def to_onnx_bytes(model) -> bytes:

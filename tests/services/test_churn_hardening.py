@@ -22,7 +22,10 @@ from zoomcamp import paths
 
 JSON = {"Content-Type": "application/json"}
 MAX_ANSWER = 64 * 1024
-MAX_SECONDS = 0.1  # the goal is 50 ms; twice that leaves room for a busy shared machine
+# Bounded cost, measured against the service's own normal work in the same process and
+# moment (so a busy machine slows both): the worst body may cost at most this many times a
+# valid batch of 1,000 customers (about 2x, measured: 23.6 vs 12.2 ms), not a wall-clock limit.
+MAX_TIMES_A_VALID_BATCH = 5
 MODULE = paths.module_dir("05-deployment")
 
 
@@ -37,17 +40,26 @@ def answer(path: str, body: bytes) -> tuple[int, bytes]:
 # --------------------------------------------------------------------------- bounded cost
 
 
+def _best_of(path: str, body: bytes, rounds: int = 5) -> tuple[float, int, bytes]:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        status, out = answer(path, body)
+        times.append(time.perf_counter() - t0)
+    return min(times), status, out
+
+
 @pytest.mark.parametrize("name", list(WORST))
 def test_the_worst_bodies_cost_little_time_and_answer_small(client, name):
     path, body = WORST[name]
     assert len(body) <= predict.app.lanes[path].limit  # a body the service agrees to read
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        status, out = answer(path, body)
-        times.append(time.perf_counter() - t0)
+    valid, ok, _ = _best_of("/predict/batch", batch_of([EXAMPLE] * 1000))
+    worst, status, out = _best_of(path, body)
+    assert ok == 200
     assert status in (413, 422) and len(out) <= MAX_ANSWER, (status, len(out))
-    assert min(times) < MAX_SECONDS, f"{name}: {min(times) * 1e3:.1f} ms"
+    assert worst < MAX_TIMES_A_VALID_BATCH * valid, (
+        f"{name}: {worst * 1e3:.1f} ms, a valid batch {valid * 1e3:.1f} ms"
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in WORST if n.startswith("batch")])

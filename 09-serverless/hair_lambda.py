@@ -3,8 +3,10 @@
 Library file of ``lambda_function.py`` (copied next to it into the image). The model folder
 holds ``hair_classifier.onnx`` and its ``metadata.json`` (schema ``zoomcamp-model/1``, written
 by 08's exports): the sha256 of every file is checked before ONNX Runtime opens one, and the
-graph's names and shape must be the ones the metadata states. ``HairClassifier`` is the same
-set-up as an object, for the notebook, the homework and the tests.
+graph's names and shape must be the ones the metadata states. A plain ONNX model (the
+course's, in a folder without ``metadata.json``) is served when ``PREPROCESSING`` gives what
+the metadata would (README, "A plain ONNX model"). ``HairClassifier`` is the same set-up as
+an object, for the notebook, the homework and the tests.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from preprocess import Preprocessing
 
 SCHEMA = "zoomcamp-model/1"  # zoomcamp.artifacts' schema; this file reads it on its own
 METADATA_FILE = "metadata.json"
+CONFIG_ENV = "PREPROCESSING"  # JSON: the metadata's record, for a model folder without one
+CONFIG_SCHEMA = f"env:{CONFIG_ENV}"
+CONFIG_KEYS = ("size", "resample", "scale", "mean", "std", "mode", "layout")
+CONFIG_ANSWER_KEYS = ("output", "classes", "positive_class")
 
 
 def default_model_path() -> Path:
@@ -67,6 +73,43 @@ def read_metadata(folder: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+def configured_metadata(text: str) -> dict[str, Any]:
+    """The metadata a plain model lacks, from ``PREPROCESSING``'s JSON: every key is needed
+    (a half-given configuration would silently differ from the training's preprocessing)."""
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{CONFIG_ENV} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{CONFIG_ENV} must be a JSON object")
+    missing = [k for k in (*CONFIG_KEYS, *CONFIG_ANSWER_KEYS) if k not in config]
+    unknown = sorted(set(config) - {*CONFIG_KEYS, *CONFIG_ANSWER_KEYS, "first_frame"})
+    if missing or unknown:
+        raise ValueError(f"{CONFIG_ENV}: missing {missing}, unknown {unknown}")
+    pre = {k: v for k, v in config.items() if k not in CONFIG_ANSWER_KEYS}
+    answer_keys = {k: config[k] for k in CONFIG_ANSWER_KEYS}
+    return {"schema": CONFIG_SCHEMA, **answer_keys, "preprocessing": pre}
+
+
+def model_metadata(path: Path) -> dict[str, Any]:
+    """``metadata.json`` beside the model, checked; else the ``PREPROCESSING`` configuration.
+    Both at once is refused: which one the function follows must not be a guess."""
+    config = os.environ.get(CONFIG_ENV)
+    if (path.parent / METADATA_FILE).is_file():
+        if config:
+            raise ValueError(f"{path.parent} has {METADATA_FILE}: unset {CONFIG_ENV}")
+        meta = read_metadata(path.parent)
+        if path.name not in meta["files"]:
+            raise ValueError(f"{path.name} is not listed in {path.parent / METADATA_FILE}")
+        return meta
+    if not config:
+        raise FileNotFoundError(
+            f"no {path.parent / METADATA_FILE} and no {CONFIG_ENV} configuration "
+            "(copy the model with 09-serverless/build.py, or see README, 'A plain ONNX model')"
+        )
+    return configured_metadata(config)
+
+
 def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     """(ONNX Runtime session, checked metadata) for the model file ``path``."""
     import onnxruntime as ort  # here, so the preprocessing works without it
@@ -74,9 +117,7 @@ def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no ONNX model at {path} (see 09-serverless/README.md)")
-    meta = read_metadata(path.parent)
-    if path.name not in meta["files"]:
-        raise ValueError(f"{path.name} is not listed in {path.parent / METADATA_FILE}")
+    meta = model_metadata(path)
     width, height = Preprocessing(meta).size
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -88,6 +129,10 @@ def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
         opts.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
+    if meta["schema"] == CONFIG_SCHEMA:  # a plain model: the names are the graph's own
+        if len(session.get_inputs()) != 1 or list(out.shape[1:]) != [1]:
+            raise ValueError(f"{path}: expected one input and an output [N, 1], got {out.shape}")
+        meta = {**meta, "input_name": inp.name, "output_name": out.name}
     for key, actual in (("input_name", inp.name), ("output_name", out.name)):
         if meta.get(key) != actual:
             raise ValueError(f"{path}: metadata {key} {meta.get(key)!r} != {actual!r}")

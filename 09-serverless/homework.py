@@ -1,14 +1,16 @@
-"""uv run python 09-serverless/homework.py [--json]
+"""uv run python 09-serverless/homework.py [--json] [--course-image]
 
 Homework 09 (2025): the hair-type model in Lambda, six answers. The course's model, test
 image and base image are used where they download; here they do not, so ``value`` holds
 this repo's analogue and ``option`` is null with the reason in the note (README,
-"Homework"). Q6 builds the image and needs a Docker engine. ``--json`` keeps stdout for
-the answers.
+"Homework"). Q6 builds the image and needs a Docker engine; ``--course-image`` answers it
+as asked: ``homework/Dockerfile`` on the course's image, its own model. ``--json`` keeps
+stdout for the answers.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import subprocess
@@ -26,6 +28,7 @@ from zoomcamp.hair import model_torch as hair_torch
 from zoomcamp.settings import fast_mode
 
 MODULE = "09-serverless"
+HOMEWORK_TAG = "hair-homework:v1"  # homework/Dockerfile on the course's image
 TEST_IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"  # stands in for the course's
 NOT_AS_ASKED = "not reproducible as asked"
 
@@ -49,6 +52,19 @@ def container_answer(context: Path, event: dict) -> dict | str:
     tag = "hair-classifier:fast" if fast_mode() else build.TAG
     build.docker_build(context, tag, quiet=True)
     with build.running(tag) as (_, endpoint):
+        return build.invoke_when_ready(endpoint, event)
+
+
+def course_image_answer(event: dict, base: str = hair_course.BASE_IMAGE) -> dict:
+    """``homework/Dockerfile`` built on the course's image (pulled already), through the
+    emulator: the course's hair_classifier_empty.onnx with the homework's preprocessing."""
+    dockerfile = build.HERE / "homework" / "Dockerfile"
+    cmd = ["docker", "build", "-q", "-t", HOMEWORK_TAG, "-f", str(dockerfile)]
+    if build.NETWORK:
+        cmd += ["--network", build.NETWORK]
+    cmd += ["--build-arg", f"BASE={base}"]
+    build._run([*cmd, str(build.HERE)], stdout=sys.stderr)
+    with build.running(HOMEWORK_TAG) as (_, endpoint):
         return build.invoke_when_ready(endpoint, event)
 
 
@@ -82,7 +98,7 @@ def _course(get, what: str):
         return None, f"{what} cannot be downloaded here"
 
 
-def compute() -> dict:
+def compute(course_image_q6: bool = False) -> dict:
     context = build.prepare_context()  # 08's PyTorch export, verified, in the build context
     model_path = context / "model" / hair_torch.ONNX_FILE
     clf = hl.HairClassifier(model_path)
@@ -166,7 +182,27 @@ def compute() -> dict:
             mb, OPTIONS_Q5, note=f"docker image inspect {hair_course.BASE_IMAGE} (MB = 10^6 bytes)"
         )
 
-    got = container_answer(context, {"image_b64": base64.b64encode(data).decode()})
+    event = {"image_b64": base64.b64encode(data).decode()}
+    if course_image_q6 and not isinstance(base, str):
+        got = course_image_answer(event)
+        if "logit" not in got:
+            raise ZoomcampError(f"the container answered {json.dumps(got)[:300]}")
+        note = (
+            f"homework/Dockerfile on {hair_course.BASE_IMAGE}, its hair_classifier_empty.onnx "
+            "with the homework's preprocessing (NEAREST 200x200, ImageNet mean/std), invoked "
+            f"through the Lambda emulator on {where}; raw model output "
+            f"(prediction {got['prediction']:.4f})"
+        )
+        if course_image:
+            answers["q6"] = homework.answer(got["logit"], OPTIONS_Q6, note=note)
+        else:
+            answers["q6"] = homework.answer(got["logit"], note=f"{NOT_AS_ASKED}: {note}")
+        return answers
+    if course_image_q6:
+        log(
+            f"--course-image: {hair_course.BASE_IMAGE} is not available ({base}); our image instead"
+        )
+    got = container_answer(context, event)
     if isinstance(got, str):
         answers["q6"] = homework.answer(
             None, note=f"{NOT_AS_ASKED}; no container measurement: {got}"
@@ -185,7 +221,16 @@ def compute() -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return homework.main(MODULE, compute, description=script.description(__doc__), argv=argv)
+    # --course-image is this module's own flag; the rest is the shared homework command line
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--course-image", action="store_true")
+    known, rest = flags.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return homework.main(
+        MODULE,
+        lambda: compute(known.course_image),
+        description=script.description(__doc__),
+        argv=rest,
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ event -> image -> preprocess -> model -> answer. The ONNX Runtime session is cre
 when Lambda imports this file (the cold start); warm calls reuse it. Beside this file:
 ``events.py`` (direct or API Gateway events, the answer's form), ``fetch.py`` (limits, the
 download, the address policy of ``address_policy.py``), ``preprocess.py`` (decoding, 08's
-preprocessing), ``hair_lambda.py`` (the model files, checked against ``metadata.json``).
+preprocessing), ``hair_lambda.py`` (the model files, checked against ``metadata.json``, or
+a plain ONNX model with its preprocessing in ``PREPROCESSING``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from hair_lambda import answer, default_model_path, load_session
 from PIL import Image
 from preprocess import Preprocessing, open_image
 
-# cold start: metadata.json checked (schema, sha256 of each file), the session opened once
+# cold start: metadata.json checked (schema, sha256 of each file) or, for a plain model, the
+# PREPROCESSING configuration read; the session opened once
 session, metadata = load_session(default_model_path())
 preprocess = Preprocessing(metadata)  # size, resampling, mean/std: as 08 trained
 input_name, output_name = metadata["input_name"], metadata["output_name"]

@@ -53,6 +53,7 @@ def test_dataset_batches_preprocessed_one_hot(folder):
     assert sum(len(y) for _, y in limited) == 7
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_preprocess_maps_pixels_to_minus_one_one():
     px = np.array([[0.0, 127.5, 255.0]], dtype=np.float32)
     np.testing.assert_allclose(

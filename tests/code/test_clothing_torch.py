@@ -255,6 +255,7 @@ def test_script_offers_the_backbones_the_model_knows():
     assert script["BACKBONES"] == mt.BACKBONES and script["BACKBONES"][0] == mt.DEFAULT_BACKBONE
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_torch_code_does_not_import_keras_code():
     code = "import sys, zoomcamp.clothing.train_torch\n" + (
         "assert not {'zoomcamp.clothing.lesson_keras', 'keras', 'tensorflow'} & set(sys.modules)"

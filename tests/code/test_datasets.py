@@ -108,6 +108,7 @@ def test_size_mismatch_is_reported(server, isolated, monkeypatch):
 
 
 def test_interrupted_download_leaves_no_file(server, isolated, monkeypatch):
+    monkeypatch.setattr(transfer, "RETRY_DELAYS", (0.01, 0.01, 0.01))  # 13 s of waiting else
     _register(monkeypatch, f"http://127.0.0.1:{server.server_port}/files/data.csv")
     _Handler.truncate_at = len(PAYLOAD) // 3
     with pytest.raises(datasets.DatasetUnavailable, match="cannot download"):
@@ -156,6 +157,7 @@ def test_mirror_without_the_file_says_where_it_looked(isolated, monkeypatch):
 
 
 def test_no_network_gives_a_clear_message(isolated, monkeypatch):
+    monkeypatch.setattr(transfer, "RETRY_DELAYS", (0.01, 0.01, 0.01))  # 13 s of waiting else
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

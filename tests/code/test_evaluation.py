@@ -262,6 +262,7 @@ def test_cross_validate_matches_cross_val_score():
         assert row.std == pytest.approx(expected.std(), abs=1e-12)
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_bench_script_runs_and_agrees():
     proc = subprocess.run(
         [

@@ -156,6 +156,7 @@ def _modules_after(code: str) -> set[str]:
     return set(proc.stdout.rsplit("MODULES", 1)[1].split())
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_the_pytorch_track_imports_no_keras_code():
     loaded = _modules_after(
         "from zoomcamp.hair import history, model_torch, train_torch\n"

@@ -74,6 +74,7 @@ def test_q5_and_q6_against_plain_pandas(df):
     assert m["median_after"] == pytest.approx(np.median(filled.to_numpy()))
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_figures_script_writes_every_listed_output(tmp_path):
     module = modules.load(paths.module_dir("01-intro"))
     env = {**os.environ, "ZOOMCAMP_REPORTS_DIR": str(tmp_path)}

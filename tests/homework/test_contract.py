@@ -170,6 +170,7 @@ def test_the_pin_compares_numbers_strings_and_nesting():
     assert not _same(None, 0.1) and _same(None, None)
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 @pytest.mark.parametrize("module", WITH_HOMEWORK, ids=IDS)
 def test_homework_help(module):
     proc = subprocess.run(

@@ -152,6 +152,7 @@ def browser():
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_try_it_out_on_predict_answers_200_from_local_files_only(served, browser):
     browser.call("POST", "/url", {"url": served + "/docs"})
     browser.click("#operations-default-predict_predict_post .opblock-summary")

@@ -99,6 +99,7 @@ def function(name: str) -> dict:
 # ---- the templates, without Docker ----------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_templates_pass_cfn_lint(cfn_lint):
     proc = subprocess.run(
         [*cfn_lint, *map(str, TEMPLATES.values())], capture_output=True, text=True, timeout=300
@@ -106,6 +107,7 @@ def test_templates_pass_cfn_lint(cfn_lint):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # a subprocess, a framework import or a tool: seconds
 def test_cfn_lint_fails_a_broken_template(cfn_lint, tmp_path):
     broken = tmp_path / "template.yaml"
     text, n = re.subn(

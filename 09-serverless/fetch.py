@@ -30,6 +30,16 @@ class BadInput(ValueError):
     """A problem with the request: answered with status 400 and the message."""
 
 
+# Every failure of a download gets this one answer: distinct texts (refused, unresolvable,
+# timed out, HTTP 404, too large) would let any caller map hosts and ports through the
+# function. The reason goes to the log (CloudWatch) only.
+FETCH_FAILED = "could not fetch the image"
+
+
+class FetchFailed(Exception):
+    """A download that did not work; the caller sees FETCH_FAILED, the log this reason."""
+
+
 class ConfigError(ValueError):
     """A bad environment value; the message is one line naming the variable."""
 
@@ -126,10 +136,10 @@ def _resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise BadInput(f"cannot resolve host {host!r}: {exc}") from None
+        raise FetchFailed(f"cannot resolve host {host!r}: {exc}") from None
     ips = [info[4][0] for info in infos]
     if not ips:
-        raise BadInput(f"cannot resolve host {host!r}")
+        raise FetchFailed(f"cannot resolve host {host!r}")
     if not allow_private_urls():
         for ip in ips:
             check_address(ip)
@@ -239,8 +249,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock.settimeout(READ_TIMEOUT)
 
 
-def _too_slow() -> BadInput:
-    return BadInput(f"download took longer than {TOTAL_TIMEOUT:g} s")
+def _too_slow() -> FetchFailed:
+    return FetchFailed(f"download took longer than {TOTAL_TIMEOUT:g} s")
 
 
 def _get_once(target: Target, deadline: float) -> tuple[int, str, bytes | None]:
@@ -269,7 +279,7 @@ def _get_once(target: Target, deadline: float) -> tuple[int, str, bytes | None]:
         # decoder decides from the bytes whether they are an image
         length = resp.getheader("content-length", "")
         if length.isascii() and length.isdigit() and int(length) > MAX_BYTES:
-            raise BadInput(f"image is {int(length)} bytes; the limit is {MAX_BYTES}")
+            raise FetchFailed(f"image is {int(length)} bytes; the limit is {MAX_BYTES}")
         chunks, total = [], 0
         while True:
             if time.monotonic() > deadline:
@@ -279,7 +289,7 @@ def _get_once(target: Target, deadline: float) -> tuple[int, str, bytes | None]:
                 break
             total += len(chunk)
             if total > MAX_BYTES:
-                raise BadInput(f"image exceeds the limit of {MAX_BYTES} bytes")
+                raise FetchFailed(f"image exceeds the limit of {MAX_BYTES} bytes")
             chunks.append(chunk)
         if time.monotonic() >= deadline:  # the watchdog cut the body short
             raise _too_slow()
@@ -288,8 +298,10 @@ def _get_once(target: Target, deadline: float) -> tuple[int, str, bytes | None]:
         if time.monotonic() >= deadline:
             raise _too_slow() from None
         if isinstance(exc, TimeoutError):
-            raise BadInput(f"timed out fetching the URL (no byte for {READ_TIMEOUT:g} s)") from None
-        raise BadInput(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
+            raise FetchFailed(
+                f"timed out fetching the URL (no byte for {READ_TIMEOUT:g} s)"
+            ) from None
+        raise FetchFailed(f"cannot fetch the URL ({type(exc).__name__}: {exc})") from None
     finally:
         watchdog.cancel()
         if resp is not None:
@@ -307,15 +319,29 @@ def _abort(conn: http.client.HTTPConnection) -> None:
 
 
 def download(url: str) -> bytes:
-    """GET ``url`` over http(s) within the limits above, following up to 3 redirects."""
-    deadline = time.monotonic() + TOTAL_TIMEOUT
+    """GET ``url`` over http(s) within the limits above, following up to 3 redirects.
+
+    A defect of ``url`` itself and a refused address are named in the BadInput; any other
+    failure answers FETCH_FAILED and logs the reason."""
     target = parse_url(url)
+    try:
+        return _follow(target, time.monotonic() + TOTAL_TIMEOUT)
+    except FetchFailed as exc:
+        # repr: the reason may quote what the remote server sent (a Location, an error)
+        print(f"fetch failed: {target.url[:200]!r}: {str(exc)!r}")  # CloudWatch
+        raise BadInput(FETCH_FAILED) from None
+
+
+def _follow(target: Target, deadline: float) -> bytes:
     for _ in range(MAX_REDIRECTS + 1):
         status, location, body = _get_once(target, deadline)
         if body is not None:
             return body
         if status in (301, 302, 303, 307, 308) and location.strip():
-            target = redirect_target(target.url, location)
+            try:  # the Location comes from the server, not from the caller
+                target = redirect_target(target.url, location)
+            except BadInput as exc:
+                raise FetchFailed(str(exc)) from None
             continue
-        raise BadInput(f"URL answered HTTP {status}")
-    raise BadInput(f"more than {MAX_REDIRECTS} redirects")
+        raise FetchFailed(f"URL answered HTTP {status}")
+    raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")

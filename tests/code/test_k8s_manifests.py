@@ -88,8 +88,15 @@ def container(objs) -> dict:
     return c
 
 
-def test_the_three_objects_are_there(objs):
-    assert set(objs) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+def test_the_objects_are_there(objs):
+    assert set(objs) == {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Ingress",
+    }
 
 
 def test_schemas_of_several_releases_are_installed(validated):

@@ -11,6 +11,7 @@ elsewhere. What is refused before connecting (URL syntax, inline images, limits)
 from __future__ import annotations
 
 import http.server
+import socket
 import subprocess
 import threading
 import time
@@ -169,15 +170,32 @@ def test_good_urls(server, limits, path):
 
 
 # ---------------------------------------------------------------- bad downloads
+# Every failure to fetch answers the same text; the reason goes to the log (stdout: CloudWatch)
+GENERIC = "could not fetch the image"
+
+
 @pytest.mark.parametrize(
     "path, fragment, max_seconds",
     [
-        ("/missing.jpg", "HTTP 404", 2),
-        ("/error", "HTTP 500", 2),
         ("/page.html", "not a decodable image", 2),
         ("/image-typed-html", "not a decodable image", 2),
         ("/fake.jpg", "not a decodable image", 2),
         ("/bomb.png", "exceed", 5),
+    ],
+)
+def test_fetched_bytes_that_are_no_image_answer_400_quickly(
+    server, limits, path, fragment, max_seconds
+):
+    start = time.monotonic()
+    assert_400(answer({"url": server + path}), fragment)
+    assert time.monotonic() - start < max_seconds
+
+
+@pytest.mark.parametrize(
+    "path, reason, max_seconds",
+    [
+        ("/missing.jpg", "HTTP 404", 2),
+        ("/error", "HTTP 500", 2),
         ("/declared-huge", "limit is 1000000", 2),
         ("/huge", "limit of 1000000 bytes", 3),
         ("/slow", "timed out", 2.5),
@@ -191,10 +209,27 @@ def test_good_urls(server, limits, path):
         ("/redirect-nul", "redirect Location contains a control character", 2),
     ],
 )
-def test_bad_urls_answer_400_quickly(server, limits, path, fragment, max_seconds):
+def test_failed_downloads_answer_one_text_quickly_and_log_why(
+    server, limits, capsys, path, reason, max_seconds
+):
     start = time.monotonic()
-    assert_400(answer({"url": server + path}), fragment)
+    result = answer({"url": server + path})
     assert time.monotonic() - start < max_seconds
+    assert result["statusCode"] == 400 and result["error"] == GENERIC, result
+    assert reason in capsys.readouterr().out
+
+
+def test_a_refused_port_and_a_404_give_the_same_answer(server, limits, monkeypatch, capsys):
+    monkeypatch.setattr(fx, "CONNECT_TIMEOUT", 1.0)
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+        refused = answer({"url": f"http://127.0.0.1:{closed}/a.jpg"})
+    missing = answer({"url": server + "/missing.jpg"})
+    assert refused["statusCode"] == missing["statusCode"] == 400
+    assert refused["error"] == missing["error"] == GENERIC
+    log = capsys.readouterr().out
+    assert "ConnectionRefusedError" in log and "HTTP 404" in log
 
 
 def test_redirect_to_private_address_is_refused_by_default(server, monkeypatch):
@@ -208,11 +243,14 @@ def test_redirect_to_private_address_is_refused_by_default(server, monkeypatch):
     assert_400(answer({"url": server + "/redirect-metadata"}), "non-public address")
 
 
-def test_unreachable_and_unresolvable_hosts(monkeypatch):
+def test_unreachable_and_unresolvable_hosts(monkeypatch, capsys):
     monkeypatch.setenv("ALLOW_PRIVATE_URLS", "1")
     monkeypatch.setattr(fx, "CONNECT_TIMEOUT", 1.0)
-    assert_400(answer({"url": "http://127.0.0.1:9/a.jpg"}), "cannot fetch")
-    assert_400(answer({"url": "http://no-such-host.invalid/a.jpg"}), "cannot resolve")
+    assert_400(answer({"url": "http://127.0.0.1:9/a.jpg"}), GENERIC)
+    assert "cannot fetch" in capsys.readouterr().out
+    # .invalid never resolves (RFC 6761): no lookup leaves this machine
+    assert_400(answer({"url": "http://no-such-host.invalid/a.jpg"}), GENERIC)
+    assert "cannot resolve" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- https: certificates are verified
@@ -243,16 +281,20 @@ def https_server(tmp_path_factory):
     httpd.server_close()
 
 
-def test_https_verifies_the_certificate_and_the_host_name(https_server, limits, monkeypatch):
+def test_https_verifies_the_certificate_and_the_host_name(
+    https_server, limits, monkeypatch, capsys
+):
     import ssl
 
     port, cert = https_server
     url = f"https://localhost:{port}/good.jpg"
     # an unknown (self-signed) certificate is refused
-    assert_400(answer({"url": url}), "CERTIFICATE_VERIFY_FAILED")
+    assert_400(answer({"url": url}), GENERIC)
+    assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().out
     original = ssl.create_default_context
     monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: original(cafile=str(cert)))
     # trusted: the name in the URL is checked against the certificate (SNI + hostname check)
     assert answer({"url": url}) == expected(JPEG)
     # the same server by IP: the certificate does not name 127.0.0.1
-    assert_400(answer({"url": f"https://127.0.0.1:{port}/good.jpg"}), "cannot fetch")
+    assert_400(answer({"url": f"https://127.0.0.1:{port}/good.jpg"}), GENERIC)
+    assert "cannot fetch" in capsys.readouterr().out

@@ -32,6 +32,9 @@ from pydantic import BaseModel, ValidationError
 MAX_CUSTOMER_BYTES = 4 * 1024  # a compact customer is ~500 bytes, an indented one ~800
 MAX_BATCH_BYTES = 1024 * 1024  # 1000 customers of up to ~1 KiB each
 DRAIN_BYTES = 8 * 1024 * 1024
+# a refused body is drained in at most this many pieces (8 KiB on average over DRAIN_BYTES):
+# a client dribbling it byte by byte would otherwise cost a receive() per byte
+MAX_DRAIN_MESSAGES = 1024
 BODY_TIMEOUT_S = 10.0
 MAX_ERRORS = 10
 MAX_NAME = 40
@@ -139,7 +142,7 @@ async def read_body(headers: list[tuple[bytes, bytes]], receive, limit: int) -> 
     task = _current_task()
     _reading[task] = _now() + BODY_TIMEOUT_S
     try:
-        chunks, size = [], 0
+        chunks, size, drained = [], 0, 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -151,8 +154,10 @@ async def read_body(headers: list[tuple[bytes, bytes]], receive, limit: int) -> 
                     refusal = too_large(limit)
                 else:
                     chunks.append(chunk)
-            elif size > DRAIN_BYTES:
-                raise refusal
+            else:
+                drained += 1
+                if size > DRAIN_BYTES or drained > MAX_DRAIN_MESSAGES:
+                    raise refusal
             if not message.get("more_body", False):
                 break
     except asyncio.CancelledError:

@@ -39,6 +39,9 @@ def default_model_path() -> Path:
     return candidate if candidate.is_file() else here / "model" / "hair_classifier.onnx"
 
 
+MAX_METADATA_BYTES = 1 << 20
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -54,8 +57,12 @@ def read_metadata(folder: str | os.PathLike) -> dict[str, Any]:
     path = folder / METADATA_FILE
     if not path.is_file():
         raise FileNotFoundError(f"no {path} (copy the model with 09-serverless/build.py)")
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_METADATA_BYTES + 1)  # a metadata file is a few KB
+    if len(data) > MAX_METADATA_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_METADATA_BYTES} bytes: not model metadata")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:

@@ -72,3 +72,31 @@ def test_nan_is_named_not_called_a_fraction(client):
     answer = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 422
     assert "not NaN or Infinity" in answer.json()["message"]
+
+
+def test_a_refused_body_dribbled_byte_by_byte_is_not_drained_forever():
+    """Issue 18 #10: draining a refused body costs at most MAX_DRAIN_MESSAGES receive()s."""
+    calls = []
+
+    async def receive():
+        calls.append(1)
+        return {"type": "http.request", "body": b"x", "more_body": len(calls) < 100_000}
+
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"100000")]
+    with pytest.raises(limits.Reply) as refused:
+        asyncio.run(limits.read_body(headers, receive, 1 << 20))
+    assert refused.value.status == 415
+    assert len(calls) == limits.MAX_DRAIN_MESSAGES + 1
+
+
+def test_a_refused_body_in_normal_pieces_is_still_drained_to_the_end():
+    pieces = [{"type": "http.request", "body": b"x" * 65536, "more_body": True}] * 15
+    pieces += [{"type": "http.request", "body": b"x" * 65536, "more_body": False}]
+
+    async def receive():
+        return pieces.pop(0)
+
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % (16 * 65536))]
+    with pytest.raises(limits.Reply) as refused:
+        asyncio.run(limits.read_body(headers, receive, 1 << 20))
+    assert refused.value.status == 415 and pieces == []

@@ -294,3 +294,13 @@ def test_bilinear_preprocessing_from_metadata_matches_pil_by_hand():
     resized = np.asarray(img.resize((200, 200), Image.BILINEAR), dtype=np.float64) / 255.0
     expected = (resized - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
     np.testing.assert_allclose(x[0], expected.transpose(2, 0, 1), atol=1e-5)
+
+
+def test_an_oversized_metadata_file_is_refused_unread(tmp_path):
+    """Issue 18 #9: the model folder's metadata is read at most 1 MiB."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    with open(folder / "metadata.json", "wb") as fh:
+        fh.truncate(1 << 30)  # sparse: 1 GiB that costs no disk
+    with pytest.raises(ValueError, match="larger than"):
+        hl.read_metadata(folder)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from churn_hostile import EXAMPLE
+from ports import free_port, running
 
 from zoomcamp import paths
 
@@ -42,40 +42,15 @@ CHROME_ARGS = [
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            assert proc.poll() is None, f"{proc.args[0]} stopped"
-            assert time.monotonic() < deadline, f"no answer from {url} within {seconds:.0f} s"
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def served(churn_model_dir):
     """``http://127.0.0.1:<port>`` of uvicorn serving predict:app, as the image does."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "predict:app", "--app-dir", str(MODULE)]
-        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "MODEL_DIR": str(churn_model_dir)},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(url + "/health", proc)
+    cmd = [sys.executable, "-m", "uvicorn", "predict:app", "--app-dir", str(MODULE)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, url + "/health", env={**os.environ, "MODEL_DIR": str(churn_model_dir)}):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 class Browser:
@@ -138,18 +113,13 @@ def browser():
     driver = shutil.which("chromedriver")
     assert driver, "no chromedriver: apt-get install -y chromium chromium-driver"
     port = free_port()
-    proc = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(url + "/status", proc)
+    url = f"http://127.0.0.1:{port}"
+    with running([driver, f"--port={port}"], url + "/status", stdout=subprocess.DEVNULL):
         browser = Browser(url)
         try:
             yield browser
         finally:
             browser.call("DELETE", "")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.mark.slow  # a subprocess, a framework import or a tool: seconds

@@ -22,6 +22,7 @@ import urllib.request
 
 import pytest
 from churn_hostile import EXAMPLE, WORST, limits
+from ports import free_port, running
 
 from zoomcamp import paths
 
@@ -38,27 +39,12 @@ uvicorn.run("predict:app", host="127.0.0.1", port={port}, log_level="warning", *
 @pytest.fixture(scope="module")
 def served(churn_model_dir):
     """``http://127.0.0.1:<free port>`` of a uvicorn serving predict:app with SERVED."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     code = LAUNCH.format(folder=str(MODULE), port=port, options=SERVED)
     env = {**os.environ, "MODEL_DIR": str(churn_model_dir)}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/health", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-                assert time.monotonic() < deadline, "no /health within 60 s"
-                time.sleep(0.2)
+    with running([sys.executable, "-c", code], url + "/health", env=env, stderr=subprocess.PIPE):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def post(url: str, body, content_type: str = "application/json") -> tuple[int, dict]:

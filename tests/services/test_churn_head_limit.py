@@ -10,10 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 from churn_hostile import EXAMPLE, head_limit, limits
+from ports import free_port, running
 
 from zoomcamp import paths
 
@@ -23,27 +23,13 @@ MODULE = paths.module_dir("05-deployment")
 @pytest.fixture(scope="module")
 def port(churn_model_dir):
     """A free 127.0.0.1 port served by ``uvicorn predict:app --http head_limit:…``."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
+    free = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "predict:app", "--http", "head_limit:BoundedHttpTools"]
     cmd += ["--host", "127.0.0.1", "--port", str(free), *limits.server_flags()]
     env = {**os.environ, "MODEL_DIR": str(churn_model_dir)}
-    proc = subprocess.Popen(cmd, cwd=MODULE, env=env, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{free}/health", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-                assert time.monotonic() < deadline, "no /health within 60 s"
-                time.sleep(0.2)
+    health = f"http://127.0.0.1:{free}/health"
+    with running(cmd, health, cwd=MODULE, env=env, stderr=subprocess.PIPE):
         yield free
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _send(port: int, chunks, read: bool = True) -> bytes:

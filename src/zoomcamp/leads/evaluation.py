@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from zoomcamp import classification, homework
@@ -118,33 +120,22 @@ def compute() -> dict:
     parts = leads.split(leads.load_data(), SEED)
     train, val, full_train = parts["train"], parts["val"], parts["full_train"]
     y_val = val[leads.TARGET].to_numpy()
-    score = {s: scores(train, val, s) for s in leads.SOLVERS}
-    tables = {s: cv(full_train, s, C_VALUES_Q6) for s in leads.SOLVERS}
+    # every fit once; lbfgs also at the other max_iter values of its stability records
+    score_at = functools.cache(lambda s, m: scores(train, val, s, m))
+    table_at = functools.cache(lambda s, m: cv(full_train, s, C_VALUES_Q6, m))
+    score = {s: score_at(s, classification.MAX_ITER) for s in leads.SOLVERS}
+    tables = {s: table_at(s, classification.MAX_ITER) for s in leads.SOLVERS}
     cv_note = " 5-fold AUC mean ± std: " + "; ".join(
         f"{s}: " + ", ".join(f"C={C:g} {r['mean']:.3f} ± {r['std']:.3f}" for C, r in t.iterrows())
         for s, t in tables.items()
     )
-
-    # lbfgs refitted with other max_iter values, each once, for the stability records
-    lbfgs_scores = {classification.MAX_ITER: score["lbfgs"]}
-    lbfgs_tables = {classification.MAX_ITER: tables["lbfgs"]}
-
-    def lbfgs_score(m):
-        if m not in lbfgs_scores:
-            lbfgs_scores[m] = scores(train, val, "lbfgs", m)
-        return lbfgs_scores[m]
-
-    def lbfgs_table(m):
-        if m not in lbfgs_tables:
-            lbfgs_tables[m] = cv(full_train, "lbfgs", C_VALUES_Q6, m)
-        return lbfgs_tables[m]
 
     per_solver = {q: {s: f(y_val, score[s]) for s in leads.SOLVERS} for q, f in QUESTIONS.items()}
     return {
         "q1": q1(train),
         **{
             q: with_variants(
-                q, per_solver[q], OPTIONS[q], at=lambda m, f=f: f(y_val, lbfgs_score(m))
+                q, per_solver[q], OPTIONS[q], at=lambda m, f=f: f(y_val, score_at("lbfgs", m))
             )
             for q, f in QUESTIONS.items()
         },
@@ -153,14 +144,14 @@ def compute() -> dict:
             {s: q5(t) for s, t in tables.items()},
             OPTIONS_Q5,
             cv_note,
-            at=lambda m: q5(lbfgs_table(m)),
+            at=lambda m: q5(table_at("lbfgs", m)),
         ),
         "q6": with_variants(
             "q6",
             {s: q6(t) for s, t in tables.items()},
             OPTIONS_Q6,
             cv_note,
-            at=lambda m: q6(lbfgs_table(m)),
+            at=lambda m: q6(table_at("lbfgs", m)),
         ),
     }
 

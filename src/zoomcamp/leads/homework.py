@@ -5,6 +5,8 @@ solvers, ``option`` following lbfgs (``NOTE`` says why).
 
 from __future__ import annotations
 
+import functools
+
 from zoomcamp import classification, homework
 from zoomcamp.leads import data as leads
 from zoomcamp.leads import stability
@@ -100,20 +102,21 @@ def with_variants(results: dict[str, dict], options, extra: str = "", stable=Non
     )
 
 
-def lbfgs_stability(question, train, val, published=None):
-    """How the lbfgs answer moves with ``max_iter`` (:mod:`zoomcamp.leads.stability`)."""
-    return stability.record(
-        lambda m: question(train, val, "lbfgs", max_iter=m), ["value", "lbfgs"], published
-    )
-
-
 def compute() -> dict:
     df = leads.load_data()
     parts = leads.split(df, SEED)
     train, val = parts["train"], parts["val"]
-    r4 = {s: q4(train, val, s) for s in leads.SOLVERS}
-    r5 = {s: q5(train, val, s) for s in leads.SOLVERS}
-    r6 = {s: q6(train, val, s) for s in leads.SOLVERS}
+    # every question once per (solver, max_iter); lbfgs also at the other max_iter values
+    # of its stability record (zoomcamp.leads.stability)
+    at = functools.cache(lambda question, s, m: question(train, val, s, max_iter=m))
+    r4, r5, r6 = (
+        {s: at(question, s, classification.MAX_ITER) for s in leads.SOLVERS}
+        for question in (q4, q5, q6)
+    )
+
+    def lbfgs_stability(question, published=None):
+        return stability.record(lambda m: at(question, "lbfgs", m), ["value", "lbfgs"], published)
+
     rates = {
         s: leads.predicted_positive_rate(leads.fit(train, solver=s), val) for s in leads.SOLVERS
     }
@@ -132,9 +135,7 @@ def compute() -> dict:
         "q1": q1(df),
         "q2": q2(df),
         "q3": q3(train),
-        "q4": with_variants(r4, OPTIONS_Q4, q4_extra, lbfgs_stability(q4, train, val)),
-        "q5": with_variants(r5, OPTIONS_Q5, q5_extra, lbfgs_stability(q5, train, val)),
-        "q6": with_variants(
-            r6, OPTIONS_Q6, q6_extra, lbfgs_stability(q6, train, val, PUBLISHED_Q6)
-        ),
+        "q4": with_variants(r4, OPTIONS_Q4, q4_extra, lbfgs_stability(q4)),
+        "q5": with_variants(r5, OPTIONS_Q5, q5_extra, lbfgs_stability(q5)),
+        "q6": with_variants(r6, OPTIONS_Q6, q6_extra, lbfgs_stability(q6, PUBLISHED_Q6)),
     }

@@ -24,7 +24,6 @@ from rich.table import Table
 
 from zoomcamp import datasets, fileio, modules, paths, settings
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.script import HelpFormatter  # noqa: F401  (the 08 scripts use cli.HelpFormatter)
 
 console = Console(stderr=True, soft_wrap=True)
 

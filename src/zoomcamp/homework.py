@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from zoomcamp.errors import ZoomcampError
+from zoomcamp import script
 
 COHORT = 2025
 
@@ -186,11 +186,8 @@ def main(
     parser = argparse.ArgumentParser(description=description or f"{module} homework answers")
     parser.add_argument("--json", action="store_true", help="print the answers as one JSON object")
     args = parser.parse_args(argv)
-    try:
-        result = {"module": module, "cohort": COHORT, "answers": compute()}
-    except ZoomcampError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    # the one script runner: a ZoomcampError is one line and exit 2
+    result = {"module": module, "cohort": COHORT, "answers": script.run(compute)}
     problems = validate(result)
     if problems:
         raise RuntimeError("answers break the contract: " + "; ".join(problems))

@@ -39,11 +39,40 @@ def pytest_configure(config: pytest.Config) -> None:
     scratch = Path(
         os.environ.get("ZOOMCAMP_TEST_SCRATCH") or tempfile.mkdtemp(prefix="zoomcamp-tests-")
     )
+    # pytest-xdist's workers start after this hook and inherit the environment: the whole
+    # run shares one scratch folder, so each fast model is trained once, not once per worker
+    os.environ["ZOOMCAMP_TEST_SCRATCH"] = str(scratch)
     os.environ.setdefault("ZOOMCAMP_MODELS_DIR", str(scratch / "models"))
     os.environ.setdefault("ZOOMCAMP_REPORTS_DIR", str(scratch / "reports"))
     os.environ.setdefault("ZOOMCAMP_FAST", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# The session fixtures that train a model (fast_models.ensure); the exports and service
+# folders depend on them, so a test that uses any of those uses one of these too.
+TRAINING_FIXTURES = frozenset(
+    {
+        "churn_model",
+        "car_price_model",
+        "hair_torch_model",
+        "hair_keras_model",
+        "clothing_torch_model",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        # a test that needs a trained model is `slow`, whatever its own body costs: the
+        # quick lane (-m "not slow ...") trains nothing
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        # One pytest-xdist worker runs every container test (--dist loadgroup): each image
+        # is built once per run, and the other workers take the notebooks and the rest.
+        if item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("docker"))
 
 
 @pytest.fixture(scope="session")

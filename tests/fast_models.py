@@ -2,7 +2,9 @@
 ``conftest.py``, the way ``zoomcamp reproduce`` makes it (the module's own script) but with
 the fast settings, into the scratch models folder (``ZOOMCAMP_MODELS_DIR``). A folder that
 already verifies (and, for an export, comes from the current source model) is reused, so a
-run with ``ZOOMCAMP_TEST_SCRATCH`` set trains nothing twice across runs either.
+run with ``ZOOMCAMP_TEST_SCRATCH`` set trains nothing twice across runs either. The pytest-xdist
+workers share the scratch folder: a lock per model makes the second asker wait for the first
+one's model instead of training it again beside it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from zoomcamp import artifacts, paths
 
@@ -37,6 +40,12 @@ def ensure(name: str, *scripts: str, source: Path | None = None) -> Path:
     with ZOOMCAMP_FAST=1 unless the folder is already current; a failing script fails the
     test that asked, with the end of its stderr."""
     folder = paths.model_dir(name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder.parent / f".{name}.lock", timeout=TIMEOUT_S * len(scripts)):
+        return _ensure(folder, scripts, source)
+
+
+def _ensure(folder: Path, scripts: tuple[str, ...], source: Path | None) -> Path:
     if current(folder, source):
         return folder
     for script in scripts:

@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
+
 from zoomcamp import archives, fileio, paths, pins, transfer
 from zoomcamp.errors import ZoomcampError
 
@@ -196,6 +198,15 @@ def unpack_archive(ds: Dataset, force: bool = False, deep: bool = False) -> Path
         raise ZoomcampError(f"{ds.name} is not an archive")
     archive, digest = fetch_file(ds, force=force)
     target = paths.data_dir() / ds.name
+    locks = target.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    # two processes unpacking at once (two notebooks, test workers) would delete each
+    # other's tree: the second waits, then finds the first one's tree and checks it
+    with FileLock(locks / f"{ds.name}.unpack.lock"):
+        return _unpack(ds, archive, digest, target, force, deep)
+
+
+def _unpack(ds: Dataset, archive: Path, digest: str, target: Path, force: bool, deep: bool) -> Path:
     recorded = _read_marker(target / MARKER)
     if recorded is not None and recorded.get("archive_sha256") == digest and not force:
         files = recorded["files"]

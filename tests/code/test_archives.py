@@ -87,6 +87,41 @@ def test_unpack_verifies_layout_and_leaves_nothing_on_failure(tmp_path, monkeypa
     assert not [p for p in (tmp_path / "data").iterdir() if p.name.startswith(".toyzip2")]
 
 
+def test_a_second_unpack_waits_for_the_first(tmp_path, monkeypatch):
+    """Two processes unpacking one archive at once (two notebooks, two test workers): the
+    second waits on the lock under ``data/.locks/`` instead of deleting the first one's
+    tree, then finds it unpacked."""
+    import threading
+
+    from filelock import FileLock
+
+    monkeypatch.setenv("ZOOMCAMP_DATA_DIR", str(tmp_path / "data"))
+    archive = _zip(tmp_path / "toy.zip", {"data/train/cat/1.jpg": b"1"})
+    (tmp_path / "mirror/example.invalid").mkdir(parents=True)
+    (tmp_path / "mirror/example.invalid/toy.zip").write_bytes(archive.read_bytes())
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "mirror"))
+    ds = datasets.Dataset(
+        "toylock",
+        "https://example.invalid/toy.zip",
+        (hashlib.sha256(archive.read_bytes()).hexdigest(),),
+        None,
+        "",
+        layout={"data/train/cat": (1, 1)},
+    )
+    monkeypatch.setitem(datasets.REGISTRY, "toylock", ds)
+    (tmp_path / "data/.locks").mkdir(parents=True)
+    held = FileLock(tmp_path / "data/.locks/toylock.unpack.lock")  # the first process
+    results: list = []
+    with held:
+        second = threading.Thread(target=lambda: results.append(datasets.unpack("toylock")))
+        second.start()
+        second.join(timeout=1.0)
+        assert second.is_alive() and not (tmp_path / "data/toylock").exists()
+    second.join(timeout=60)
+    assert results == [tmp_path / "data/toylock"]
+    assert (tmp_path / "data/toylock/data/train/cat/1.jpg").read_bytes() == b"1"
+
+
 def test_unpack_hashes_the_archive_once_per_call(tmp_path, monkeypatch):
     from zoomcamp import fileio
 

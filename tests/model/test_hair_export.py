@@ -179,3 +179,183 @@ def test_pytorch_export_metadata_matches_the_keras_interface(hair_torch_onnx):
     assert pre == {**keras_side["preprocessing"], "resample": "bilinear"}
     assert meta["metrics"]["onnx_vs_torch_max_abs_logit_diff"] <= 1e-4
     assert meta["metrics"]["onnx_vs_torch_images"] >= 4
+
+
+# the optimised export (09's default) and the fp32 one, both from this run's fast model
+
+QUANTISED_BOUND = 0.1  # max |logit diff| int8 vs fp32 on the check images (measured: ~0.04)
+
+
+@pytest.fixture(scope="module")
+def hair_torch_onnx_fp32(hair_torch_model):
+    """``models/hair-torch-onnx-fp32/`` of this run: ``export_torch.py --fp32``, the way
+    ``fast_models.ensure`` makes a model (reused while it verifies and comes from the current
+    model; a lock keeps pytest-xdist workers from exporting it side by side)."""
+    import fast_models
+    from filelock import FileLock
+
+    from zoomcamp.hair import model_torch as hair_torch
+
+    folder = paths.model_dir(hair_torch.ONNX_FP32_NAME)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder.parent / f".{folder.name}.lock", timeout=900):
+        if not fast_models.current(folder, hair_torch_model):
+            proc = _run_torch_export("--fp32")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder
+
+
+def _check_images(n: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` real test images of both classes as the PyTorch model takes them (NCHW)."""
+    from zoomcamp.hair import model_torch as hair_torch
+
+    root = hair.data_root()
+    test = hair.list_images(root)["test"]
+    picks = [test[i] for i in np.linspace(0, len(test) - 1, n).astype(int)]
+    assert {label for _, label in picks} == {0, 1}
+    pixels = np.stack([hair.decode_pixels(root / rel, "bilinear") for rel, _ in picks])
+    return hair_torch.to_input(pixels), np.array([label for _, label in picks])
+
+
+def _ort_logits(folder, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(
+        str(folder / "hair_classifier.onnx"), providers=["CPUExecutionProvider"]
+    )
+    return session.run(["output"], {"input": x})[0]
+
+
+def test_pytorch_export_writes_both_folders(
+    hair_torch_model, hair_torch_onnx, hair_torch_onnx_fp32
+):
+    import onnx
+
+    source = artifacts.verify(hair_torch_model)
+    for folder, name in (
+        (hair_torch_onnx, "hair-torch-onnx"),
+        (hair_torch_onnx_fp32, "hair-torch-onnx-fp32"),
+    ):
+        assert folder.name == name
+        assert sorted(p.name for p in folder.iterdir()) == ["hair_classifier.onnx", "metadata.json"]
+        meta = artifacts.verify(folder)
+        assert meta["name"] == name and meta["source"] == {
+            "name": "hair-torch",
+            "files": source["files"],
+        }
+        assert meta["exporter"] == "torch.onnx.export(dynamo=True)"
+        model = onnx.load(folder / "hair_classifier.onnx")  # one file: loads without external data
+        (inp,), (outp,) = model.graph.input, model.graph.output
+        assert (inp.name, outp.name) == ("input", "output")
+        assert [d.dim_value or d.dim_param for d in inp.type.tensor_type.shape.dim] == [
+            "N",
+            3,
+            200,
+            200,
+        ]
+        assert [d.dim_value or d.dim_param for d in outp.type.tensor_type.shape.dim] == ["N", 1]
+        assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+        opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+        assert opset == meta["opset"]
+    fp32_bytes = (hair_torch_onnx_fp32 / "hair_classifier.onnx").stat().st_size
+    int8_bytes = (hair_torch_onnx / "hair_classifier.onnx").stat().st_size
+    # 20,073,473 weights: 4 bytes each in fp32; the dense ones at 1 byte in int8
+    assert fp32_bytes > 4 * 20_000_000 and int8_bytes < 1.1 * 20_073_473
+
+
+def test_optimised_metadata_says_what_was_done(hair_torch_onnx, hair_torch_onnx_fp32):
+    import onnx
+
+    meta = artifacts.verify(hair_torch_onnx)
+    done = meta["optimization"]
+    assert set(done) == {
+        "from",
+        "gemm_to_matmul",
+        "quantization",
+        "ort_offline_level",
+        "preprocessing_folded",
+    }
+    fp32_sha = artifacts.verify(hair_torch_onnx_fp32)["files"]["hair_classifier.onnx"]
+    assert done["from"] == {
+        "name": "hair-torch-onnx-fp32",
+        "sha256": fp32_sha,
+    }  # the export is deterministic
+    assert (
+        done["quantization"]["method"] == "dynamic"
+        and done["quantization"]["weight_type"] == "int8"
+    )
+    assert done["quantization"]["op_types"] == ["MatMul"]
+    assert done["ort_offline_level"] in (None, "basic", "extended", "all")
+    assert done["preprocessing_folded"] is False
+    assert meta["preprocessing"] == artifacts.verify(hair_torch_onnx_fp32)["preprocessing"]
+    # the graph is what the record says: int8 dense weights, the convolution still float
+    model = onnx.load(hair_torch_onnx / "hair_classifier.onnx")
+    big = [t for t in model.graph.initializer if 313632 in t.dims]
+    assert [t.data_type for t in big] == [onnx.TensorProto.INT8]
+    ops = {n.op_type for n in model.graph.node}
+    assert "Conv" in ops and "ConvInteger" not in ops and "Gemm" not in ops
+    m = meta["metrics"]
+    assert m["test_images"] == len(hair.list_images(hair.data_root())["test"])
+    assert m["fp32_test_accuracy"] - m["test_accuracy"] <= 0.005
+    assert m["same_decision_share"] >= 0.99 and 0 <= m["max_abs_logit_diff_vs_fp32"] <= 1
+
+
+def test_fp32_export_matches_pytorch(hair_torch_model, hair_torch_onnx_fp32):
+    import torch
+
+    from zoomcamp.hair import model_torch as hair_torch
+
+    model, _ = hair_torch.load_model(hair_torch_model)
+    x, _ = _check_images()
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    got = _ort_logits(hair_torch_onnx_fp32, x)
+    assert got.shape == (len(x), 1)
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+    # batch of one (the dynamic batch axis)
+    np.testing.assert_allclose(
+        _ort_logits(hair_torch_onnx_fp32, x[:1]), expected[:1], atol=1e-4, rtol=0
+    )
+    assert (
+        artifacts.verify(hair_torch_onnx_fp32)["metrics"]["onnx_vs_torch_max_abs_logit_diff"]
+        <= 1e-4
+    )
+
+
+def test_optimised_export_agrees_with_fp32(hair_torch_onnx, hair_torch_onnx_fp32):
+    x, _ = _check_images()
+    fp32, int8 = _ort_logits(hair_torch_onnx_fp32, x), _ort_logits(hair_torch_onnx, x)
+    assert int8.shape == fp32.shape == (len(x), 1)
+    assert np.max(np.abs(int8 - fp32)) <= QUANTISED_BOUND
+    clear = np.abs(fp32) > QUANTISED_BOUND  # the same decision wherever fp32 is not on the edge
+    assert np.array_equal((int8 > 0)[clear], (fp32 > 0)[clear])
+
+
+def test_the_export_uses_the_dynamo_exporter(hair_torch_onnx_fp32):
+    """The legacy TorchScript exporter (dynamo=False) names nodes by module path ("/fc1/Gemm")
+    and writes no metadata on the graph's values; the dynamo exporter records each input's
+    original name under pkg.torch.onnx."""
+    import onnx
+
+    model = onnx.load(hair_torch_onnx_fp32 / "hair_classifier.onnx")
+    assert model.producer_name == "pytorch"
+    props = {p.key: p.value for p in model.graph.input[0].metadata_props}
+    assert "pkg.torch.onnx.original_node_name" in props
+    assert not any(n.name.startswith("/") for n in model.graph.node)
+
+
+def test_export_refuses_an_optimised_model_that_misses_its_targets(
+    hair_torch_model, hair_torch_onnx_fp32, tmp_path, monkeypatch
+):
+    from zoomcamp.errors import ZoomcampError
+    from zoomcamp.hair import model_torch as hair_torch
+    from zoomcamp.hair import onnx_optimise
+
+    fp32 = (hair_torch_onnx_fp32 / "hair_classifier.onnx").read_bytes()
+    monkeypatch.setattr(hair_torch, "to_onnx_bytes", lambda model: fp32)  # no second export
+    # a target no model meets, in full and fast mode alike
+    monkeypatch.setattr(onnx_optimise, "MIN_SAME_DECISION", 1.01)
+    monkeypatch.setattr(onnx_optimise, "FAST_MIN_SAME_DECISION", 1.01)
+    with pytest.raises(ZoomcampError, match="misses its targets"):
+        hair_torch.export(hair_torch_model, tmp_path / "out", n_check=2)
+    assert not (tmp_path / "out").exists()

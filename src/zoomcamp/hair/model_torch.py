@@ -1,7 +1,9 @@
 """The PyTorch hair model's folders: ``models/hair-torch/`` (the state dict, the history and
-the metadata, :mod:`zoomcamp.artifacts`) and its ONNX export ``models/hair-torch-onnx/``, what
-09-serverless serves. The network and its training are :mod:`zoomcamp.hair.train_torch`
-(imported only when a model is loaded or saved: this module is light to import).
+the metadata, :mod:`zoomcamp.artifacts`) and its ONNX exports: ``models/hair-torch-onnx/``,
+the optimised model 09-serverless serves by default (:mod:`zoomcamp.hair.onnx_optimise`),
+and ``models/hair-torch-onnx-fp32/``, the plain fp32 graph. The network and its training are
+:mod:`zoomcamp.hair.train_torch` (imported only when a model is loaded or saved: this module
+is light to import).
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from zoomcamp import artifacts, fileio, paths
+from zoomcamp import artifacts, fileio, paths, settings
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import data as hair
 from zoomcamp.hair.data import IMAGE_SIZE
 
 NAME, MODEL_FILE, HISTORY_FILE = "hair-torch", "hair_cnn.pt", "history.json"
-ONNX_NAME, ONNX_FILE = "hair-torch-onnx", "hair_classifier.onnx"
+ONNX_NAME, ONNX_FP32_NAME = "hair-torch-onnx", "hair-torch-onnx-fp32"
+ONNX_FILE = "hair_classifier.onnx"  # the same name in both folders: 09 loads either
 INPUT_NAME, OUTPUT_NAME = hair.ONNX_INPUT, hair.ONNX_OUTPUT
-OPSET = 17
+# the dynamo exporter's lowest own opset (asked for 17, it converts down with a warning)
+OPSET = 18
+EXPORTER = "torch.onnx.export(dynamo=True)"
 TOLERANCE = 1e-4  # max |logit difference|, ONNX Runtime vs PyTorch
 ARCHITECTURE = (
     "3x200x200 -> Conv2d(32,3x3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(64) -> ReLU "
@@ -98,12 +103,15 @@ def onnx_interface(resample: str) -> dict:
 
 
 def to_onnx_bytes(model) -> bytes:
-    """``torch.onnx.export`` (TorchScript exporter: the dynamo one needs onnxscript, which is
-    not installed) with a dynamic batch axis named ``N``."""
+    """``torch.onnx.export`` with the supported (dynamo) exporter, a dynamic batch axis ``N``
+    and every weight inside the one file."""
+    import logging
     import tempfile
 
     import torch
 
+    for chatty in ("onnxscript", "onnx_ir"):  # a line per optimisation pass at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     example = torch.zeros(1, 3, IMAGE_SIZE[1], IMAGE_SIZE[0])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ONNX_FILE
@@ -113,66 +121,89 @@ def to_onnx_bytes(model) -> bytes:
             str(path),
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "N"}, OUTPUT_NAME: {0: "N"}},
+            dynamic_shapes=({0: torch.export.Dim("N")},),
             opset_version=OPSET,
-            dynamo=False,
+            external_data=False,
+            dynamo=True,
+            verbose=False,
         )
         if any(p.name != ONNX_FILE for p in Path(tmp).iterdir()):
             raise ZoomcampError("the export wrote external data; expected one self-contained file")
         return path.read_bytes()
 
 
-def onnx_logits(onnx_bytes: bytes, x: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    return session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-
-
-def check_pixels(n: int, resample: str) -> np.ndarray:
-    """``n`` real test images (both classes), decoded as in training (uint8 NHWC)."""
+def decoded_test_split(resample: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every test image, decoded as in training (uint8 NHWC), and its label (1 = straight)."""
     root = hair.data_root()
-    listing = hair.list_images(root)["test"]
-    picks = [listing[i] for i in np.linspace(0, len(listing) - 1, n).astype(int)]
-    return np.stack([hair.decode_pixels(root / rel, resample) for rel, _ in picks])
+    pixels, labels, _, _ = hair._decode_all(root, hair.list_images(root)["test"], resample)
+    return pixels, labels
 
 
-def export(model_dir: Path | None = None, output_dir: Path | None = None, n_check: int = 16):
-    """ONNX of ``models/hair-torch/`` into ``models/hair-torch-onnx/``, written only after
-    ONNX Runtime matches PyTorch to :data:`TOLERANCE` on ``n_check`` real test images."""
+def export(
+    model_dir: Path | None = None,
+    output_dir: Path | None = None,
+    n_check: int = 16,
+    fp32: bool = False,
+) -> dict:
+    """ONNX of ``models/hair-torch/``, checked first against PyTorch to :data:`TOLERANCE` on
+    ``n_check`` real test images. ``fp32``: that graph into ``models/hair-torch-onnx-fp32/``;
+    otherwise the optimised model into ``models/hair-torch-onnx/``, written only if it meets
+    :func:`zoomcamp.hair.onnx_optimise.check_targets` on every test image. The metadata."""
     import onnx
     import torch
 
+    from zoomcamp.hair import onnx_optimise as opt
+
     model_dir = paths.model_dir(NAME) if model_dir is None else Path(model_dir)
-    output_dir = paths.model_dir(ONNX_NAME) if output_dir is None else Path(output_dir)
+    name = ONNX_FP32_NAME if fp32 else ONNX_NAME
+    output_dir = paths.model_dir(name) if output_dir is None else Path(output_dir)
     model, meta = load_model(model_dir)
     resample = meta["preprocessing"]["resample"]
     data = to_onnx_bytes(model)
     onnx.checker.check_model(onnx.load_from_string(data))
-    x = to_input(check_pixels(n_check, resample))
+    pixels, labels = decoded_test_split(resample)
+    picks = np.linspace(0, len(pixels) - 1, min(n_check, len(pixels))).astype(int)
+    x = to_input(pixels[picks])
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
-    diff = float(np.max(np.abs(onnx_logits(data, x) - expected)))
+    diff = float(
+        np.max(np.abs(opt.session(data).run([OUTPUT_NAME], {INPUT_NAME: x})[0] - expected))
+    )
     if not diff <= TOLERANCE:
         raise ZoomcampError(f"ONNX Runtime and PyTorch disagree: max |logit diff| {diff:.3g}")
+    metrics = {
+        **meta["metrics"],
+        "onnx_vs_torch_max_abs_logit_diff": diff,
+        "onnx_vs_torch_images": len(picks),
+    }
+    extra: dict = {}
+    if not fp32:
+        fp32_data, data = data, opt.optimise_offline(opt.quantise(data), opt.ORT_OFFLINE_LEVEL)
+        x_all = to_input(pixels)
+        found = opt.agreement(
+            opt.logits(fp32_data, x_all, INPUT_NAME, OUTPUT_NAME),
+            opt.logits(data, x_all, INPUT_NAME, OUTPUT_NAME),
+            labels,
+        )
+        opt.check_targets(found, fast=settings.fast_mode())
+        metrics.update(found)
+        extra["optimization"] = opt.record(fp32_data, ONNX_FP32_NAME)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / artifacts.METADATA_FILE).unlink(missing_ok=True)
     with fileio.atomic_path(output_dir / ONNX_FILE) as tmp:
         tmp.write_bytes(data)
     return artifacts.save(
         output_dir,
-        name=ONNX_NAME,
+        name=name,
         files=[ONNX_FILE],
-        packages=("onnx", "onnxruntime", *torch_packages()),
+        packages=("onnx", "onnxruntime", "onnxscript", *torch_packages()),
         data=meta["data"],
-        metrics={
-            **meta["metrics"],
-            "onnx_vs_torch_max_abs_logit_diff": diff,
-            "onnx_vs_torch_images": n_check,
-        },
+        metrics=metrics,
         **onnx_interface(resample),
         opset=OPSET,
+        exporter=EXPORTER,
         framework="pytorch",
         source={"name": meta["name"], "files": meta["files"]},
         training={k: meta.get(k) for k in ("config", "epochs_trained", "n_train", "n_test")},
+        **extra,
     )

@@ -167,7 +167,10 @@ def test_the_pytorch_track_imports_no_keras_code():
     assert not {"tensorflow", "keras", "zoomcamp.native_logs"} & loaded
 
 
-@pytest.mark.parametrize("script", ["train_torch.py", "export_torch.py", "homework.py", "bench.py"])
+@pytest.mark.parametrize(
+    "script",
+    ["train_torch.py", "export_torch.py", "homework.py", "bench.py", "bench_onnx_torch.py"],
+)
 def test_help_imports_no_framework(script):
     """``--help`` answers before torch or TensorFlow is imported."""
     path = paths.module_dir("08-deep-learning") / script

@@ -72,3 +72,17 @@ def test_unknown_fields_are_refused(lead_service, monkeypatch):
     monkeypatch.setattr(lead_service, "load", lambda path: _Pipeline())
     with TestClient(lead_service.app) as client:
         assert client.post("/predict", json={**RECORD, "extra": 1}).status_code == 422
+
+
+def test_a_client_with_none_of_the_models_fields_is_refused_not_scored(lead_service, monkeypatch):
+    """A client written for another homework's model (here 2023's bank-marketing fields): the
+    course's own service scores it anyway (DictVectorizer drops unknown keys, every feature
+    is 0, and pipeline_v2 answers 0.49999999999842815, the figure a 2025 learner's q6_test.py
+    run printed: 05-deployment/README.md); this one answers 422 naming the missing fields."""
+    monkeypatch.setattr(lead_service, "load", lambda path: _Pipeline())
+    stale = {"job": "management", "duration": 400, "poutcome": "success"}
+    with TestClient(lead_service.app) as client:
+        resp = client.post("/predict", json=stale)
+    assert resp.status_code == 422
+    missing = {e["loc"][-1] for e in resp.json()["detail"] if e["type"] == "missing"}
+    assert missing == set(RECORD)

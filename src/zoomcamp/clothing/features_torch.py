@@ -41,10 +41,16 @@ def export_onnx_bytes(module: nn.Module, example: torch.Tensor, output: str = OU
 
 
 def onnx_interface(checked_images: int) -> dict:
+    """The export's interface with the hair exports' keys (graph names and shapes, the output's
+    meaning), so 09's handler serves it: ``output`` "logits", one per class, softmax to
+    probabilities (the hair model's single "logit" takes a sigmoid)."""
     return {
         "file": ONNX_FILE,
-        "input": INPUT_NAME,
-        "output": OUTPUT_NAME,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_shape": [None, 3, mt.SIZE, mt.SIZE],
+        "output_shape": [None, len(cdata.CLASSES)],
+        "output": "logits",
         "checked_images": checked_images,
         "tolerance": ONNX_TOLERANCE,
     }

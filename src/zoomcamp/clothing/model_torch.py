@@ -177,12 +177,19 @@ def load_pixels(root: Path, items, size: int = SIZE, desc: str = "decoding"):
 
 
 def preprocessing(backbone: Backbone) -> dict:
-    """What a reader of the model must do to an image (the metadata's record)."""
+    """What a reader of the model must do to an image (the metadata's record), with the keys
+    of the hair exports' record (:func:`zoomcamp.hair.data.onnx_interface`), so 09's handler
+    reads it as it is: first frame, RGB, bilinear resize (:func:`data.decode`), /255, the
+    backbone's mean/std (:func:`normalise`), channels first."""
     return {
-        "resize": [SIZE, SIZE],
+        "mode": "RGB",
+        "first_frame": True,
+        "size": [SIZE, SIZE],
         "resample": "bilinear",
+        "scale": 1 / 255,
         "mean": list(backbone.mean),
         "std": list(backbone.std),
+        "layout": "NCHW",
     }
 
 

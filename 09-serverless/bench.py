@@ -1,9 +1,12 @@
-"""uv run python 09-serverless/bench.py [--runs 5] [--n 200] [--no-build] [--model-dir DIR]
+"""uv run python 09-serverless/bench.py [--runs 5] [--rounds 2] [--images project,draft,fp32,course]
 
-Builds the Lambda image with 08's export and measures its size, cold start (``docker run``
-to the first answer), warm latency (the handler alone in the container and through the
-emulator), and memory peak; writes ``reports/09-serverless/bench.json`` and appends a line
-to ``bench-runs.json``. What each figure means: README, "Performance".
+Builds images with the same hair model and measures each the same way, in one run:
+``project`` (this folder's image, 08's optimised export ``models/hair-torch-onnx``),
+``draft`` (the same with ``jpeg_draft`` on), ``fp32`` (the project's image with
+``models/hair-torch-onnx-fp32``) and ``course`` (the workshop's way, ``course-style/``,
+with the fp32 model). Figures: image size, cold start (``docker run`` to the first answer),
+warm answers over the hair test images through the emulator and in process, memory peak;
+and, in process here, what JPEG draft decoding changes. Writes ``reports/09-serverless/bench.json`` and a line of ``bench-runs.json``.
 """
 
 from __future__ import annotations
@@ -11,232 +14,112 @@ from __future__ import annotations
 import base64
 import json
 import os
-import platform
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import bench_container
 import build
 import hair_lambda as hl
 import numpy as np
-from fetch import MAX_PIXELS
+import preprocess as pp
 from PIL import Image
 
 from zoomcamp import datasets, fileio, paths, reports, script
 from zoomcamp.errors import ZoomcampError
-from zoomcamp.hair import model_keras as hair_model
 
 MODULE = "09-serverless"
-IMAGE = "test/straight/01b8ef4743e2a5d1b3e888ef18acdfd0.jpg"
-
-IN_CONTAINER = r"""
-import base64, json, os, sys, time
-t0 = time.perf_counter()
-import lambda_function as f
-init = time.perf_counter() - t0
-event = {"image_b64": base64.b64encode(open("/tmp/img.jpg", "rb").read()).decode()}
-for _ in range(10):
-    f.lambda_handler(event, None)
-times = []
-for _ in range(int(sys.argv[1])):
-    t = time.perf_counter(); f.lambda_handler(event, None); times.append(time.perf_counter() - t)
-import hair_lambda as hl
-raw = open("/tmp/img.jpg", "rb").read()
-img = f.open_image(raw)
-x = f.preprocess(img)
-run = lambda: f.session.run([f.output_name], {f.input_name: x})
-parts = {}
-for name, fn in (("decode", lambda: f.open_image(raw)), ("preprocess", lambda: f.preprocess(img)),
-                 ("onnx_1_thread", run)):
-    ts = []
-    for _ in range(int(sys.argv[1])):
-        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
-    parts[name] = sorted(ts)[len(ts) // 2] * 1000
-# memory: the largest image the limits allow (made on the host: /tmp/big.jpg)
-import resource
-rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-data = open("/tmp/big.jpg", "rb").read()
-before = rss()
-# what a URL's bytes go through after the download (inline, this size is over the limit)
-answer = f.predict(f.open_image(data))
-after = rss()
-large = {"pixels": f.open_image(data).size, "jpeg_mb": len(data) / 1e6, "answered": "label" in answer,
-         "maxrss_before_mb": before, "maxrss_after_mb": after}
-os.environ["ORT_THREADS"] = "0"  # ORT's default thread pool (one thread per core), for comparison
-default_threads = hl.HairClassifier(hl.default_model_path())
-for _ in range(10):
-    default_threads.logits(x)
-ts = []
-for _ in range(int(sys.argv[1])):
-    t = time.perf_counter(); default_threads.logits(x); ts.append(time.perf_counter() - t)
-parts["onnx_ort_default_threads"] = sorted(ts)[len(ts) // 2] * 1000
-print(json.dumps({"init_s": init, "times": times, "parts_p50_ms": parts, "large_image": large}))
+HERE = Path(__file__).resolve().parent
+# draft: the project's image with ``jpeg_draft`` set in its copy of the metadata
+IMAGES = ("project", "draft", "fp32", "course")
+TAGS = {name: f"hair-bench:{name}" for name in IMAGES}
+BASE = "public.ecr.aws/lambda/python:3.13"
+# the cold-start floor: the base image with a handler that imports nothing
+FLOOR_TAG = "hair-bench:floor"
+FLOOR = f"""FROM {BASE}
+RUN echo 'def lambda_handler(event, context): return {{}}' > ${{LAMBDA_TASK_ROOT}}/lambda_function.py
+CMD ["lambda_function.lambda_handler"]
 """
-
-PEAK = r"""
-import glob, json, os
-out = {}
-for d in glob.glob("/proc/[0-9]*"):
-    if d == f"/proc/{os.getpid()}":
-        continue
-    try:
-        cmd = open(d + "/cmdline", "rb").read().replace(b"\0", b" ").decode()
-        if "awslambdaric" in cmd:
-            st = dict(l.split(":", 1) for l in open(d + "/status") if ":" in l)
-            out = {"vmhwm_kb": int(st["VmHWM"].split()[0]), "vmrss_kb": int(st["VmRSS"].split()[0])}
-    except OSError:
-        pass
-for f in ("/sys/fs/cgroup/memory.peak", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"):
-    try:
-        out["cgroup_peak_bytes"] = int(open(f).read()); break
-    except (OSError, ValueError):
-        pass
-print(json.dumps(out))
-"""
+ONNX_FILE = "hair_classifier.onnx"
 
 
 def loadavg() -> list[float]:
     return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+def test_dir() -> Path:
+    return datasets.unpack("hair-type") / "data" / "test"
 
 
-def summary_ms(seconds: list[float]) -> dict:
-    ms = [v * 1000 for v in seconds]
+def draft_agreement(model_dir: Path) -> dict:
+    """Draft decoding against 08's exact preprocessing, with the model, on every test image:
+    pixel differences of the resized image, tensor and logit differences, decisions."""
+    clf = hl.HairClassifier(model_dir / ONNX_FILE)
+    exact, draft = (pp.Preprocessing(clf.meta, draft=d) for d in (False, True))
+    pixel_mean, pixel_max, tensor_max, logit_diff, same, drafted = [], 0, 0.0, [], 0, 0
+    files = sorted(p for p in test_dir().glob("*/*") if p.is_file())
+    for path in files:
+        data = path.read_bytes()
+        a = np.asarray(exact.resized(pp.open_image(data)), dtype=np.int16)
+        img = pp.open_image(data)
+        b = np.asarray(draft.resized(img), dtype=np.int16)
+        drafted += int(img.size != Image.open(path).size)  # decoded at reduced scale
+        pixel_mean.append(float(np.abs(a - b).mean()))
+        pixel_max = max(pixel_max, int(np.abs(a - b).max()))
+        xa, xb = exact(pp.open_image(data)), draft(pp.open_image(data))
+        tensor_max = max(tensor_max, float(np.abs(xa - xb).max()))
+        la, lb = float(clf.logits(xa)[0]), float(clf.logits(xb)[0])
+        logit_diff.append(abs(la - lb))
+        same += (la >= 0) == (lb >= 0)
     return {
-        "n": len(ms),
-        "p50_ms": pct(ms, 0.5),
-        "p90_ms": pct(ms, 0.9),
-        "p99_ms": pct(ms, 0.99),
-        "mean_ms": statistics.fmean(ms),
-        "min_ms": min(ms),
-        "max_ms": max(ms),
+        "images": len(files),
+        "decoded_at_reduced_scale": drafted,
+        "pixel_abs_diff_mean": float(np.mean(pixel_mean)),
+        "pixel_abs_diff_max": pixel_max,
+        "tensor_abs_diff_max": tensor_max,
+        "logit_abs_diff_max": max(logit_diff),
+        "logit_abs_diff_mean": float(np.mean(logit_diff)),
+        "same_decision": same,
     }
 
 
-def model_info(model_dir: Path) -> dict:
-    path = model_dir / hair_model.ONNX_FILE
-    meta = hl.read_metadata(model_dir)
+def decisions(a: list[float], b: list[float]) -> dict:
+    """How often two images' answers over the test images agree (logit sign)."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     return {
-        "path": str(path),
-        "mb": path.stat().st_size / 1e6,
-        "onnx_sha256": meta["files"].get(path.name),
-        "training": meta.get("training"),
-        "tiny_stand_in": bool(meta.get("tiny_stand_in")),
+        "images": len(pairs),
+        "same_decision": sum((x >= 0) == (y >= 0) for x, y in pairs),
+        "logit_abs_diff_max": max(abs(x - y) for x, y in pairs),
     }
 
 
-def layer_sizes(tag: str) -> list[dict]:
-    out = subprocess.run(
-        ["docker", "history", "--no-trunc", "--format", "{{json .}}", tag],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return [
-        {"size": r["Size"], "step": r["CreatedBy"][-90:]}
-        for r in rows
-        if r["Size"] not in ("0B", "0")
-    ]
+def course_context(scratch: Path, fp32_dir: Path) -> Path:
+    """``course-style/`` with the fp32 model beside its ``lambda_function.py``."""
+    context = scratch / "course"
+    shutil.copytree(HERE / "course-style", context)
+    shutil.copy2(fp32_dir / ONNX_FILE, context / ONNX_FILE)
+    (context / ONNX_FILE).chmod(0o644)
+    return context
 
 
-def bench(tag: str, runs: int, n: int, model_dir: Path, network: str | None) -> dict:
-    image = datasets.unpack("hair-type") / "data" / IMAGE
-    event = {"image_b64": base64.b64encode(image.read_bytes()).decode()}
-    result: dict = {
-        "tag": tag,
-        "image": IMAGE,
-        "image_bytes": image.stat().st_size,
-        "load_before": loadavg(),
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-    }
-    result["size"] = {
-        "image_mb": build.image_size(tag) / 1e6,
-        "base_mb": build.image_size("public.ecr.aws/lambda/python:3.13") / 1e6,
-        "model": model_info(model_dir),
-        "layers": layer_sizes(tag),
-    }
-    print(f"size: {result['size']['image_mb']:.1f} MB", file=sys.stderr)
-
-    cold, answers = [], []
-    for i in range(runs):
-        t0 = time.perf_counter()
-        with build.running(tag, network=network) as (name, endpoint):
-            answers.append(build.invoke_when_ready(endpoint, event))
-            cold.append(time.perf_counter() - t0)
-            print(f"cold start {i + 1}/{runs}: {cold[-1]:.2f} s", file=sys.stderr)
-            if i == runs - 1:  # the last container also gives the warm figures and memory
-                e2e = []
-                for _ in range(n):
-                    t = time.perf_counter()
-                    build.invoke(endpoint, event)
-                    e2e.append(time.perf_counter() - t)
-                peak = subprocess.run(
-                    ["docker", "exec", name, "python", "-c", PEAK],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-    if any(a != answers[0] for a in answers):
-        raise ZoomcampError("the cold-start answers differ between containers")
-    result["answer"] = answers[0]
-    result["cold_start_s"] = {
-        "runs": cold,
-        "median": statistics.median(cold),
-        "min": min(cold),
-        "max": max(cold),
-    }
-    result["warm_emulator"] = summary_ms(e2e)
-    mem = json.loads(peak.strip().splitlines()[-1])
-    result["memory"] = {
-        "function_vmhwm_mb": mem.get("vmhwm_kb", 0) / 1024,
-        "function_vmrss_mb": mem.get("vmrss_kb", 0) / 1024,
-        "container_cgroup_peak_mb": mem.get("cgroup_peak_bytes", 0) / 2**20 or None,
-    }
-
-    with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "big.jpg"
-        side = int(MAX_PIXELS**0.5) - 1  # the largest square image the pixel limit allows
-        noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
-        Image.fromarray(noise).resize((side, side)).save(big, "JPEG", quality=70)
-        big.chmod(0o644)
-        proc = subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--network",
-                "none",  # the handler alone: no network needed
-                "-v",
-                f"{image}:/tmp/img.jpg:ro",
-                "-v",
-                f"{big}:/tmp/big.jpg:ro",
-                "--entrypoint",
-                "python",
-                tag,
-                "-c",
-                IN_CONTAINER,
-                str(n),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    inner = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["warm_handler"] = summary_ms(inner["times"])
-    result["handler_module_import_s"] = inner["init_s"]
-    result["warm_handler_parts_p50_ms"] = inner["parts_p50_ms"]
-    result["memory"]["large_image_in_handler"] = inner["large_image"]
-    result["load_after"] = loadavg()
-    return result
+def build_all(names: list[str], model_dir: Path, fp32_dir: Path, scratch: Path, network):
+    (scratch / "floor").mkdir()
+    (scratch / "floor" / "Dockerfile").write_text(FLOOR)
+    build.docker_build(scratch / "floor", FLOOR_TAG, network, quiet=True)
+    for name in names:
+        if name == "course":
+            context = course_context(scratch, fp32_dir)
+        else:
+            source = fp32_dir if name == "fp32" else model_dir
+            context = build.prepare_context(scratch / name, source)
+            if name == "draft":
+                meta = json.loads((context / "model" / "metadata.json").read_text())
+                meta["preprocessing"]["jpeg_draft"] = True
+                fileio.write_json(context / "model" / "metadata.json", meta).chmod(0o644)
+        build.docker_build(context, TAGS[name], network, quiet=True)
 
 
 def append_run(result: dict) -> Path:
@@ -244,35 +127,45 @@ def append_run(result: dict) -> Path:
     so the README quotes the spread over runs, not one lucky (or unlucky) run."""
     path = paths.reports_dir() / MODULE / "bench-runs.json"
     runs = json.loads(path.read_text()) if path.is_file() else []
-    runs.append(
-        {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "load_before": result["load_before"],
-            "load_after": result["load_after"],
-            "model_sha256": result["size"]["model"].get("onnx_sha256"),
-            "image_mb": round(result["size"]["image_mb"], 1),
-            "cold_start_median_s": round(result["cold_start_s"]["median"], 3),
-            "warm_handler_p50_ms": round(result["warm_handler"]["p50_ms"], 2),
-            "warm_emulator_p50_ms": round(result["warm_emulator"]["p50_ms"], 2),
-            "onnx_1_thread_p50_ms": round(result["warm_handler_parts_p50_ms"]["onnx_1_thread"], 2),
-            "onnx_default_threads_p50_ms": round(
-                result["warm_handler_parts_p50_ms"]["onnx_ort_default_threads"], 2
-            ),
-            "function_vmhwm_mb": round(result["memory"]["function_vmhwm_mb"], 1),
+    line = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "load_before": result["load_before"]}
+    for name, r in result["images"].items():
+        line[name] = {
+            "image_mb": round(r["image_mb"], 1),
+            "cold_start_median_s": round(r["cold_start_s"]["median"], 3),
+            "in_process_p50_ms": round(r["in_process"]["p50_ms"], 2),
+            "emulator_p50_ms": round(r["emulator"]["p50_ms"], 2),
+            "function_vmhwm_mb": round(r["function_vmhwm_mb"], 1),
         }
-    )
+    line["load_after"] = result["load_after"]
+    runs.append(line)
     return fileio.write_json(path, runs)
+
+
+def table(result: dict) -> str:
+    rows = [("image MB", lambda r: f"{r['image_mb']:.1f}")]
+    rows += [("cold start s (median)", lambda r: f"{r['cold_start_s']['median']:.2f}")]
+    rows += [("import s", lambda r: f"{r['import_s']['total']:.2f}")]
+    for where in ("in_process", "emulator"):
+        rows += [
+            (f"{where} p50/p99 ms", lambda r, w=where: f"{r[w]['p50_ms']:.1f}/{r[w]['p99_ms']:.1f}")
+        ]
+    rows += [("function peak MB", lambda r: f"{r['function_vmhwm_mb']:.0f}")]
+    images = result["images"]
+    lines = ["figure".ljust(24) + "".join(n.rjust(14) for n in images)]
+    for label, fn in rows:
+        lines.append(label.ljust(24) + "".join(fn(r).rjust(14) for r in images.values()))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = script.parser(__doc__)
-    parser.add_argument("--tag", default=build.TAG, help="image to benchmark")
     parser.add_argument("--runs", type=int, default=5, help="cold starts (new container each)")
-    parser.add_argument("--n", type=int, default=200, help="warm invocations")
-    parser.add_argument("--no-build", action="store_true", help="benchmark the existing image")
-    parser.add_argument(
-        "--model-dir", type=Path, help="export to build with (default: models/hair-torch-onnx)"
-    )
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the test images")
+    parser.add_argument("--images", default=",".join(IMAGES), help="which images to measure")
+    parser.add_argument("--no-build", action="store_true", help="measure the existing images")
+    parser.add_argument("--model-dir", type=Path, help="default: models/hair-torch-onnx")
+    parser.add_argument("--fp32-dir", type=Path, help="default: models/hair-torch-onnx-fp32")
+    parser.add_argument("--cpuset", default="0", help="docker --cpuset-cpus ('' for all)")
     parser.add_argument(
         "--network",
         default=build.NETWORK,
@@ -280,21 +173,72 @@ def main(argv: list[str] | None = None) -> None:
         "reach PyPI (default: $ZOOMCAMP_DOCKER_NETWORK, else Docker's own)",
     )
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.rounds < 1:
+        raise ZoomcampError("--runs and --rounds must be at least 1")
+    names = [n for n in args.images.split(",") if n]
+    if not names or set(names) - set(IMAGES):
+        raise ZoomcampError(f"--images: a comma-separated subset of {','.join(IMAGES)}")
     ok, why = build.docker_available()
     if not ok:
         raise ZoomcampError(why)
-    with tempfile.TemporaryDirectory(prefix="hair-lambda-ctx-") as scratch:
-        # another model folder: built from a scratch copy of the context
-        context = build.prepare_context(
-            None if args.model_dir is None else Path(scratch), args.model_dir
-        )
+    model_dir = args.model_dir or build.source_model_dir()
+    fp32_dir = args.fp32_dir or paths.model_dir("hair-torch-onnx-fp32")
+    for folder in {model_dir, fp32_dir}:
+        if not (folder / "metadata.json").is_file():
+            raise ZoomcampError(f"no model at {folder}: run `uv run zoomcamp reproduce 08`")
+    result: dict = {"load_before": loadavg(), "cpus": os.cpu_count(), "cpuset": args.cpuset}
+    with tempfile.TemporaryDirectory(prefix="hair-bench-") as scratch:
         if not args.no_build:
-            build.docker_build(context, args.tag, args.network, quiet=True)
-        result = bench(args.tag, args.runs, args.n, context / "model", args.network)
+            build_all(names, model_dir, fp32_dir, Path(scratch), args.network)
+    result["base_mb"] = build.image_size(BASE) / 1e6
+    result["models"] = {}
+    for d in (model_dir, fp32_dir):
+        meta = hl.read_metadata(d)
+        result["models"][d.name] = {
+            "mb": (d / ONNX_FILE).stat().st_size / 1e6,
+            "sha256": meta["files"][ONNX_FILE],
+            "optimization": meta.get("optimization"),
+            "metrics": meta.get("metrics"),
+        }
+    result["draft_vs_exact"] = draft_agreement(model_dir)
+    print(json.dumps(result["draft_vs_exact"]), file=sys.stderr)
+    result["images"] = {}
+    for name in names:
+        r = bench_container.measure(TAGS[name], test_dir(), args.rounds, args.cpuset)
+        result["images"][name] = r
+        print(f"{name}: {json.dumps(r)}", file=sys.stderr)
+    # cold starts and warm calls interleaved across the images: a change in the shared
+    # machine's load then hits every image alike
+    first = min(p for p in test_dir().glob("*/*") if p.is_file())
+    event = {"image_b64": base64.b64encode(first.read_bytes()).decode()}
+    cold: dict[str, list[float]] = {name: [] for name in ("floor", *names)}
+    for _ in range(args.runs):
+        for name in cold:
+            tag, ev = (FLOOR_TAG, {}) if name == "floor" else (TAGS[name], event)
+            cold[name] += bench_container.cold_starts(tag, ev, 1, args.cpuset, args.network)["runs"]
+    result["floor_cold_start_s"] = {
+        "runs": cold["floor"],
+        "median": statistics.median(cold["floor"]),
+    }
+    warm = bench_container.warm_interleaved(
+        [TAGS[n] for n in names], test_dir(), args.rounds, args.cpuset, args.network
+    )
+    for name in names:
+        result["images"][name]["cold_start_s"] = {
+            "runs": cold[name],
+            "median": statistics.median(cold[name]),
+        }
+        result["images"][name].update(warm[TAGS[name]])
+    images = result["images"]
+    for a, b in (("project", "fp32"), ("draft", "project"), ("course", "fp32")):
+        if a in images and b in images:
+            result[f"{a}_vs_{b}"] = decisions(images[a]["logits"], images[b]["logits"])
+    for r in images.values():
+        del r["logits"]  # summarised above
+    result["load_after"] = loadavg()
     path = reports.save_metrics(MODULE, "bench", result)
     append_run(result)
-    keys = ("size", "cold_start_s", "warm_handler", "warm_emulator", "memory")
-    print(json.dumps({k: result[k] for k in keys}, indent=1), file=sys.stderr)
+    print(table(result), file=sys.stderr)
     print(path)
 
 

@@ -1,10 +1,13 @@
-"""uv run python 09-serverless/build.py [--model pytorch|keras] [--no-build] [--network NET]
+"""uv run python 09-serverless/build.py [--model pytorch|pytorch-fp32|keras|clothing] [--no-build] [--network NET]
 
-Copies 08's ONNX export (``models/hair-torch-onnx/``, or ``models/hair-keras-onnx/`` with
-``--model keras``), verified against its metadata, into the build context's ``model/`` and
-runs ``docker build -t hair-classifier:v1 09-serverless``. It never trains: without the
-model it says to run ``uv run zoomcamp reproduce 08``. ``--tiny-model DIR`` writes a tiny
-stand-in model (same interface, NOT the hair classifier) for tests.
+Copies 08's ONNX export (``models/hair-torch-onnx/``; ``--model pytorch-fp32``: its
+float32 export ``models/hair-torch-onnx-fp32/``; ``--model keras``:
+``models/hair-keras-onnx/``; ``--model clothing``: the clothing model's ONNX file from
+``models/clothing-torch/``), verified against its metadata, into the build context's
+``model/`` and runs ``docker build -t hair-classifier:v1 09-serverless`` (clothing:
+``clothing-classifier:v1``). It never trains: without the model it says to run
+``uv run zoomcamp reproduce 08``. ``--tiny-model DIR`` writes a tiny stand-in model (same
+interface, NOT the hair classifier) for tests.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoomcamp import artifacts, paths, script, settings
+from zoomcamp import artifacts, fileio, paths, script, settings
 from zoomcamp.errors import ZoomcampError
 from zoomcamp.hair import model_keras as hair_model
 from zoomcamp.hair import model_torch as hair_torch
@@ -31,6 +34,8 @@ from zoomcamp.hair import model_torch as hair_torch
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE / "model"
 TAG = "hair-classifier:v1"
+CLOTHING = "clothing"
+TAGS = {CLOTHING: "clothing-classifier:v1"}  # the other models: TAG
 # docker's --network for build and run: Docker's own unless set (README, "Without NAT")
 NETWORK = os.environ.get("ZOOMCAMP_DOCKER_NETWORK") or None
 
@@ -45,14 +50,20 @@ def context_files() -> list[str]:
     return names
 
 
-# 08's exports by track; the first is the default
-EXPORTS = {"pytorch": hair_torch.ONNX_NAME, "keras": hair_model.ONNX_NAME}
+# 08's exports by track; the first is the default. "clothing": zoomcamp.clothing.train_torch's
+# NAME (that module imports torch), the model folder whose metadata's "onnx" names the export
+EXPORTS = {
+    "pytorch": hair_torch.ONNX_NAME,
+    "pytorch-fp32": hair_torch.ONNX_FP32_NAME,
+    "keras": hair_model.ONNX_NAME,
+    CLOTHING: "clothing-torch",
+}
 DEFAULT_EXPORT = "pytorch"
 
 
 def source_model_dir(track: str = DEFAULT_EXPORT) -> Path:
-    """08's export of ``track``: ``models/hair-torch-onnx/`` or ``models/hair-keras-onnx/``
-    (under ``.fast/models/`` in fast mode)."""
+    """08's export of ``track``: ``models/hair-torch-onnx/``, ``hair-torch-onnx-fp32/``,
+    ``hair-keras-onnx/`` or ``clothing-torch/`` (under ``.fast/models/`` in fast mode)."""
     if track not in EXPORTS:
         raise ZoomcampError(f"unknown model {track!r} (one of {', '.join(EXPORTS)})")
     return paths.model_dir(EXPORTS[track])
@@ -81,12 +92,48 @@ def prepare_context(context: Path | None = None, source: Path | None = None) -> 
             if (HERE / name).is_file():
                 shutil.copy2(HERE / name, context / name)
     model = context / "model"
-    meta = artifacts.copy(source, model)
+    if "onnx" in artifacts.read(source):  # a trained model's folder holding its export
+        meta = copy_onnx(source, model)
+    else:
+        meta = artifacts.copy(source, model)
     keep = {*meta["files"], artifacts.METADATA_FILE, ".gitignore", "README.md"}
-    for stale in model.glob("hair_classifier.*"):  # e.g. a .onnx.data of an earlier export
+    for stale in model.glob("*.onnx*"):  # another model's, or a .onnx.data of an earlier export
         if stale.name not in keep:
             stale.unlink()
     return context
+
+
+# the keys of an ONNX record that the handler reads at the top of the metadata (hair's names)
+INTERFACE = ("input_name", "output_name", "output", "input_shape", "output_shape")
+
+
+def copy_onnx(source: Path, dest: Path) -> dict:
+    """The ONNX file named by the ``onnx`` record of ``source``'s metadata (08's clothing
+    model: ``clothing-torch.onnx`` beside its checkpoint), verified, into ``dest`` with a
+    metadata of that file only: the record's graph names and output at the top, as a hair
+    export has them, and ``source`` (the folder's name and files) saying where it came from."""
+    meta = artifacts.verify(source, check_versions=False)
+    onnx = meta["onnx"]
+    name = onnx["file"]
+    missing = [k for k in INTERFACE[:3] if k not in onnx]
+    if name not in meta["files"] or missing or "preprocessing" not in meta:
+        raise ZoomcampError(
+            f"{source}: its metadata's onnx record lacks {missing or name}: export it again "
+            "(uv run zoomcamp reproduce 08)"
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / name
+    if not (target.is_file() and target.read_bytes() == (source / name).read_bytes()):
+        with fileio.atomic_path(target) as tmp:
+            tmp.write_bytes((source / name).read_bytes())
+    served = {k: v for k, v in meta.items() if k not in ("files", "onnx")}
+    served.update({k: onnx[k] for k in INTERFACE if k in onnx})
+    served.update(
+        files={name: meta["files"][name]},
+        source={"name": meta["name"], "files": meta["files"]},
+    )
+    fileio.write_json(dest / artifacts.METADATA_FILE, served)
+    return served
 
 
 def write_tiny_model(out_dir: Path) -> Path:
@@ -189,9 +236,11 @@ def _run(cmd: list[str], **kw) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = script.parser(__doc__)
-    parser.add_argument("--tag", default=TAG, help="image tag")
     parser.add_argument(
-        "--model", choices=sorted(EXPORTS), default=DEFAULT_EXPORT, help="which export to ship"
+        "--tag", help=f"image tag (default: {TAG}; --model clothing: {TAGS[CLOTHING]})"
+    )
+    parser.add_argument(
+        "--model", choices=list(EXPORTS), default=DEFAULT_EXPORT, help="which export to ship"
     )
     parser.add_argument("--no-build", action="store_true", help="only copy the model")
     parser.add_argument(
@@ -205,12 +254,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.tiny_model:
         print(write_tiny_model(args.tiny_model))
         return
+    tag = args.tag or TAGS.get(args.model, TAG)
     context = prepare_context(source=source_model_dir(args.model))
-    onnx_path = context / "model" / hair_model.ONNX_FILE
-    print(f"model: {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    for name in artifacts.read(context / "model")["files"]:
+        path = context / "model" / name
+        print(f"model: {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     if not args.no_build:
-        docker_build(context, args.tag, args.network or None)
-        print(f"built {args.tag}: docker run -it --rm -p 8080:8080 {args.tag}", file=sys.stderr)
+        docker_build(context, tag, args.network or None)
+        print(f"built {tag}: docker run -it --rm -p 8080:8080 {tag}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,38 @@ CONFIG_KEYS = ("size", "resample", "scale", "mean", "std", "mode", "layout")
 CONFIG_ANSWER_KEYS = ("output", "classes", "positive_class")
 
 
+DEFAULT_MODEL_FILE = "hair_classifier.onnx"
+
+
 def default_model_path() -> Path:
-    """``MODEL_PATH``, else ``hair_classifier.onnx`` in ``LAMBDA_TASK_ROOT``, else ``model/``."""
+    """``MODEL_PATH``, else the model in ``LAMBDA_TASK_ROOT`` (this file's folder outside
+    Lambda), else in its ``model/``: the one ``.onnx`` file its ``metadata.json`` lists (the
+    hair export's ``hair_classifier.onnx``, the clothing export's ``clothing-torch.onnx``),
+    or ``hair_classifier.onnx`` in a folder without metadata (a plain model)."""
     if os.environ.get("MODEL_PATH"):
         return Path(os.environ["MODEL_PATH"])
     here = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path(__file__).resolve().parent)
-    candidate = here / "hair_classifier.onnx"
-    return candidate if candidate.is_file() else here / "model" / "hair_classifier.onnx"
+    for folder in (here, here / "model"):
+        if (folder / METADATA_FILE).is_file():
+            return folder / listed_onnx(folder / METADATA_FILE)
+        if (folder / DEFAULT_MODEL_FILE).is_file():
+            return folder / DEFAULT_MODEL_FILE
+    return here / "model" / DEFAULT_MODEL_FILE
+
+
+def listed_onnx(path: Path) -> str:
+    """The one ``.onnx`` file name that the metadata file ``path`` lists (its digests are
+    checked later, by ``read_metadata``)."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_METADATA_BYTES + 1)
+    try:
+        files = json.loads(data).get("files") if len(data) <= MAX_METADATA_BYTES else None
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        files = None
+    names = [n for n in files if str(n).endswith(".onnx")] if isinstance(files, dict) else []
+    if len(names) != 1:
+        raise ValueError(f"{path} lists no single .onnx file: set MODEL_PATH to the model")
+    return names[0]
 
 
 MAX_METADATA_BYTES = 1 << 20
@@ -117,6 +142,32 @@ def model_metadata(path: Path) -> dict[str, Any]:
     return configured_metadata(config)
 
 
+OFFLINE_LEVELS = (None, "basic", "extended", "all")  # 08's optimization.ort_offline_level
+
+
+def session_options(ort: Any, meta: dict[str, Any]) -> Any:
+    """ONNX Runtime's options for the function, chosen by measurement (README, "Performance"):
+    one intra-op thread (``ORT_THREADS``; 0: ORT's own choice) that never spins, and no graph
+    optimisation at start-up when the file was saved fully optimised (level "all")."""
+    optimization = meta.get("optimization") or {}
+    offline = optimization.get("ort_offline_level") if isinstance(optimization, dict) else None
+    if offline not in OFFLINE_LEVELS:
+        raise ValueError(f"metadata optimization.ort_offline_level {offline!r} unknown")
+    opts = ort.SessionOptions()
+    # optimising again re-reads every weight: it only costs session creation (the cold start)
+    level = "ORT_DISABLE_ALL" if offline == "all" else "ORT_ENABLE_ALL"
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    # one thread by default: Lambda gives < 1 vCPU below 1769 MB, and extra spinning threads
+    # made a call 2-3x slower on a shared CPU (README); ORT_THREADS=0: ORT's own choice
+    threads = int(os.environ.get("ORT_THREADS", "1") or 1)
+    if threads > 0:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    # a waiting worker thread sleeps instead of burning the CPU the caller's thread needs
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
 def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     """(ONNX Runtime session, checked metadata) for the model file ``path``."""
     import onnxruntime as ort  # here, so the preprocessing works without it
@@ -126,14 +177,7 @@ def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
         raise FileNotFoundError(f"no ONNX model at {path} (see 09-serverless/README.md)")
     meta = model_metadata(path)
     width, height = Preprocessing(meta).size
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # one thread by default: Lambda gives < 1 vCPU below 1769 MB, and extra spinning threads
-    # made a call 2-3x slower on a shared CPU (README); ORT_THREADS=0: ORT's own choice
-    threads = int(os.environ.get("ORT_THREADS", "1") or 1)
-    if threads > 0:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
+    opts = session_options(ort, meta)
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     if meta["schema"] == CONFIG_SCHEMA:  # a plain model: the names are the graph's own
@@ -145,12 +189,26 @@ def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
             raise ValueError(f"{path}: metadata {key} {meta.get(key)!r} != {actual!r}")
     if list(inp.shape[1:]) != [3, height, width]:
         raise ValueError(f"{path}: input shape {inp.shape}, expected [N, 3, {height}, {width}]")
-    if meta.get("output") != "logit":
-        raise ValueError(f"{path}: output {meta.get('output')!r}, expected 'logit'")
-    classes = tuple(meta.get("classes", ()))
-    if len(classes) != 2 or meta.get("positive_class") not in classes:
-        raise ValueError(f"{path}: classes {classes}, positive {meta.get('positive_class')!r}")
+    check_answer(path, meta, out.shape)
     return session, meta
+
+
+def check_answer(path: Path, meta: dict[str, Any], shape: list) -> None:
+    """The metadata's ``output`` and ``classes`` fit the graph's output ``shape``: one
+    ``logit`` for two classes (sigmoid: P(``positive_class``)), or ``logits``, one per class
+    (softmax), e.g. 08's clothing model."""
+    classes = tuple(meta.get("classes", ()))
+    if meta.get("output") == "logit":
+        if len(classes) != 2 or meta.get("positive_class") not in classes:
+            raise ValueError(f"{path}: classes {classes}, positive {meta.get('positive_class')!r}")
+    elif meta.get("output") == "logits":
+        names_ok = all(isinstance(c, str) and c for c in classes)
+        if len(classes) < 2 or len(set(classes)) != len(classes) or not names_ok:
+            raise ValueError(f"{path}: classes {classes}, expected two or more distinct names")
+        if list(shape[1:]) != [len(classes)]:
+            raise ValueError(f"{path}: output shape {shape}, expected [N, {len(classes)}]")
+    else:
+        raise ValueError(f"{path}: output {meta.get('output')!r}, expected 'logit' or 'logits'")
 
 
 def sigmoid(z: float) -> float:
@@ -161,8 +219,40 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def answer(logit: float, meta: dict[str, Any]) -> dict[str, Any]:
-    """The function's answer to one logit: plain floats, as JSON needs."""
+def softmax(logits: Any) -> np.ndarray:
+    """Probabilities from logits, in float64; the largest logit is subtracted first, so no
+    exp overflows (and at least one term is 1, so the sum is never 0)."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)
+    if z.size == 0 or not np.isfinite(z).all():
+        raise ValueError(f"softmax needs finite logits, got {z.tolist()}")
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def answer(output: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """The function's answer to the model's output for one image: plain floats, as JSON
+    needs. ``output`` "logits" (one per class): the top class, its probability and every
+    class's probability and logit; else one logit, answered by ``answer_logit``."""
+    values = np.asarray(output, dtype=np.float64).reshape(-1)
+    if meta.get("output") != "logits":
+        if values.size != 1:
+            raise ValueError(f"one logit expected, got {values.size} values")
+        return answer_logit(float(values[0]), meta)
+    classes = list(meta["classes"])
+    if values.size != len(classes):
+        raise ValueError(f"{len(classes)} logits expected, got {values.size}")
+    p = softmax(values)
+    top = int(np.argmax(values))  # the first of equal logits, as torch.argmax
+    return {
+        "prediction": float(p[top]),
+        "logits": dict(zip(classes, values.tolist(), strict=True)),
+        "label": classes[top],
+        "probabilities": dict(zip(classes, p.tolist(), strict=True)),
+    }
+
+
+def answer_logit(logit: float, meta: dict[str, Any]) -> dict[str, Any]:
+    """The answer to one logit (the hair model): P(positive class), the label, both classes."""
     positive = meta["positive_class"]
     negative = next(c for c in meta["classes"] if c != positive)
     p = sigmoid(logit)
@@ -187,4 +277,6 @@ class HairClassifier:
         return self.session.run([self.output_name], {self.input_name: x})[0].reshape(-1)
 
     def predict(self, img: Image.Image) -> dict[str, Any]:
-        return answer(float(self.logits(self.preprocess(img))[0]), self.meta)
+        """The answer for one image: one logit (hair) or one per class (clothing)."""
+        x = self.preprocess(img)
+        return answer(self.session.run([self.output_name], {self.input_name: x})[0][0], self.meta)

@@ -1,4 +1,4 @@
-"""The hair classifier on AWS Lambda: ``lambda_function.lambda_handler``, the image's CMD.
+"""An image classifier on AWS Lambda: ``lambda_function.lambda_handler``, the image's CMD.
 
     python 09-serverless/test.py     # against the running container (README)
 
@@ -7,7 +7,9 @@ when Lambda imports this file (the cold start); warm calls reuse it. Beside this
 ``events.py`` (direct or API Gateway events, the answer's form), ``fetch.py`` (limits, the
 download, the address policy of ``address_policy.py``), ``preprocess.py`` (decoding, 08's
 preprocessing), ``hair_lambda.py`` (the model files, checked against ``metadata.json``, or
-a plain ONNX model with its preprocessing in ``PREPROCESSING``).
+a plain ONNX model with its preprocessing in ``PREPROCESSING``; the answer). The same code
+serves 08's hair model (one logit) and its clothing model (10 logits, ``build.py --model
+clothing``): the metadata says which.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ def predict(url_or_image: str | Image.Image) -> dict[str, Any]:
         image = open_image(download(url_or_image))
     else:
         image = url_or_image
-    x = preprocess(image)  # float32 [1, 3, 200, 200]
-    logit = float(session.run([output_name], {input_name: x})[0][0, 0])
-    return answer(logit, metadata)  # sigmoid(logit) = P(straight), the label, both classes
+    x = preprocess(image)  # float32 [1, 3, height, width]
+    output = session.run([output_name], {input_name: x})[0][0]  # this image's logit(s)
+    # hair: sigmoid(logit) = P(straight); clothing: softmax over the 10 classes' logits
+    return answer(output, metadata)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

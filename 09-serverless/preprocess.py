@@ -3,13 +3,17 @@
 Library file of ``lambda_function.py`` (copied next to it into the image); Pillow and NumPy
 only. ``Preprocessing`` repeats ``zoomcamp.hair.data`` step for step (resize with the
 export's resampling, /255, ImageNet mean/std) and puts the channels first (NCHW), with every
-constant taken from the ``preprocessing`` record of the model's ``metadata.json``.
+constant taken from the ``preprocessing`` record of the model's ``metadata.json``. With
+``jpeg_draft`` in that record, a JPEG at least twice the input size is decoded at a reduced
+DCT scale first (README, "Performance": what it costs and buys).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,20 +27,13 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 RESAMPLING = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
 
-def open_image(data: bytes) -> Image.Image:
-    """Decode bytes into a Pillow image, refusing non-images and decompression bombs."""
-    if not data:
-        raise BadInput("empty image")
+@contextlib.contextmanager
+def decoding() -> Iterator[None]:
+    """Pillow's errors while opening or decoding, as the one-line ``BadInput`` they are."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
-            width, height = img.size
-            if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
-                raise BadInput(f"image dimensions {width}x{height} exceed {MAX_PIXELS} pixels")
-            img.seek(0)  # first frame of an animated GIF/WebP, as 08 does
-            img.load()
-            return img
+            yield
     except BadInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -44,6 +41,29 @@ def open_image(data: bytes) -> Image.Image:
         raise BadInput(f"image exceeds the limit of {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadInput(f"not a decodable image ({type(exc).__name__})") from None
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode bytes into a Pillow image, refusing non-images and decompression bombs.
+
+    A plain JPEG is left undecoded (header read and checked): ``Preprocessing`` decodes it,
+    at a reduced scale when configured, and answers a corrupt body with ``BadInput`` too."""
+    if not data:
+        raise BadInput("empty image")
+    with decoding():
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+        width, height = img.size
+        if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+            raise BadInput(f"image dimensions {width}x{height} exceed {MAX_PIXELS} pixels")
+        img.seek(0)  # first frame of an animated GIF/WebP, as 08 does
+        if not _draftable(img):
+            img.load()
+        return img
+
+
+def _draftable(img: Image.Image) -> bool:
+    """A baseline or progressive JPEG not decoded yet: one tile, which ``draft`` can scale."""
+    return img.format == "JPEG" and len(getattr(img, "tile", ())) == 1
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -62,9 +82,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
 class Preprocessing:
     """08's preprocessing with channels first, configured by the metadata's ``preprocessing``:
     ``resample`` is "bilinear" (PyTorch export, as torchvision's ``Resize``) or "nearest"
-    (Keras export)."""
+    (Keras export); ``jpeg_draft`` (optional, false unless the record says true, or ``draft``
+    says otherwise) lets a large JPEG be decoded at 1/2, 1/4 or 1/8 scale before the resize."""
 
-    def __init__(self, meta: dict[str, Any]) -> None:
+    def __init__(self, meta: dict[str, Any], draft: bool | None = None) -> None:
         pre = meta.get("preprocessing")
         if not isinstance(pre, dict):
             raise ValueError("the model metadata has no 'preprocessing'")
@@ -72,19 +93,51 @@ class Preprocessing:
             width, height = (int(v) for v in pre["size"])
             self.size = (width, height)
             self.resample = RESAMPLING[pre["resample"]]
-            # 08 divides by 255; dividing by the float32 reciprocal of the scale does the same
+            # 08 divides by 255 in float32; so does __call__, with the float32 of 1/scale
             self.divisor = np.float32(1.0 / float(pre["scale"]))
             self.mean = np.array(pre["mean"], dtype=np.float32).reshape(3)
             self.std = np.array(pre["std"], dtype=np.float32).reshape(3)
             fixed = (pre["mode"], pre["layout"], pre.get("first_frame", True))
+            jpeg_draft = pre.get("jpeg_draft", False)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"bad 'preprocessing' in the model metadata: {exc!r}") from None
         if fixed != ("RGB", "NCHW", True):
             raise ValueError(f"unsupported preprocessing (mode, layout, first frame) {fixed}")
+        if not isinstance(jpeg_draft, bool):
+            raise ValueError(
+                f"bad 'preprocessing' in the model metadata: jpeg_draft {jpeg_draft!r}"
+            )
+        self.draft = jpeg_draft if draft is None else bool(draft)
+
+    def resized(self, img: Image.Image) -> Image.Image:
+        """The RGB image at the input size: decoded (at reduced scale when allowed), converted
+        as 08 converts, resized with the metadata's resampling."""
+        box = None
+        if _draftable(img):
+            with decoding():
+                if self.draft:
+                    # DCT scale 1/2, 1/4 or 1/8 while the image stays >= the input size;
+                    # ``box`` is the original image's extent in the reduced one
+                    drafted = img.draft(img.mode, self.size)
+                    box = drafted[1] if drafted else None
+                img.load()
+        if img.mode != "RGB":  # an RGB image needs no conversion copy
+            img = to_rgb(img)
+        return img.resize(self.size, self.resample, box=box)
 
     def __call__(self, img: Image.Image) -> np.ndarray:
         """Pillow image -> float32 (1, 3, height, width)."""
-        img = to_rgb(img).resize(self.size, self.resample)
-        x = np.asarray(img, dtype=np.float32) / self.divisor
-        x = (x - self.mean) / self.std
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+        return self.normalise(self.resized(img))
+
+    def normalise(self, rgb: Image.Image) -> np.ndarray:
+        """The resized RGB image -> float32 (1, 3, height, width), one array written in place."""
+        pixels = np.asarray(rgb)  # uint8 (height, width, 3)
+        x = np.empty((1, 3, *pixels.shape[:2]), dtype=np.float32)
+        for c in range(3):
+            # 08's float32 (pixels / 255 - mean) / std, the same roundings, channel by channel
+            plane = x[0, c]
+            plane[...] = pixels[..., c]
+            plane /= self.divisor
+            plane -= self.mean[c]
+            plane /= self.std[c]
+        return x

@@ -18,6 +18,12 @@ from zoomcamp import homework, modules, paths
 
 WITH_HOMEWORK = [m for m in modules.discover() if m.homework]
 IDS = [m.name for m in WITH_HOMEWORK]
+# The two tests of one module share its homework run (the `answers` cache is per process):
+# one pytest-xdist group per module keeps them on the same worker (--dist loadgroup).
+RUNS = [
+    pytest.param(m, id=m.name, marks=pytest.mark.xdist_group(f"homework-{m.name}"))
+    for m in WITH_HOMEWORK
+]
 
 # 08 answers from the committed PyTorch training history: the suite never trains 20 full
 # epochs (the Keras variant is read from the committed Keras history by homework.py itself).
@@ -84,7 +90,7 @@ def _same(got, want) -> bool:
 
 
 @pytest.mark.slow  # every module's homework.py in a subprocess (08: trains)
-@pytest.mark.parametrize("module", WITH_HOMEWORK, ids=IDS)
+@pytest.mark.parametrize("module", RUNS)
 def test_homework_json_follows_contract(module, run_homework):
     result = run_homework(module)
     assert homework.validate(result) == []
@@ -92,7 +98,7 @@ def test_homework_json_follows_contract(module, run_homework):
 
 
 @pytest.mark.slow  # every module's homework.py in a subprocess (08: trains)
-@pytest.mark.parametrize("module", WITH_HOMEWORK, ids=IDS)
+@pytest.mark.parametrize("module", RUNS)
 def test_answers_are_the_committed_ones(module, run_homework):
     committed = json.loads(
         (paths.REPO_ROOT / "reports" / module.name / "homework.json").read_text(encoding="utf-8")

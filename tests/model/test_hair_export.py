@@ -14,7 +14,6 @@ import pytest
 
 from zoomcamp import artifacts, fileio, paths
 from zoomcamp.hair import data as hair
-from zoomcamp.hair import train_keras
 
 pytestmark = pytest.mark.slow
 
@@ -32,35 +31,32 @@ def run_export(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hair-model")
-    result = train_keras.train(
-        epochs=1, augmented_epochs=1, limit=40, out_dir=out, write_reports=False, verbose=0
-    )
-    return out, result
+def trained(hair_keras_model):
+    """This run's Keras model (the session fixture: ``train_keras.py`` with the fast plan, 60
+    images per split, 1 + 1 epochs) and the result ``train()`` recorded in ``history.json``."""
+    result = json.loads((hair_keras_model / "history.json").read_text())
+    return hair_keras_model, result
 
 
 @pytest.fixture(scope="module")
-def exported(trained, tmp_path_factory):
-    model_dir, _ = trained
-    out = tmp_path_factory.mktemp("onnx")
-    proc = run_export(
-        "--model-dir", str(model_dir), "--output-dir", str(out), "--check-images", "4"
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, artifacts.verify(out)
+def exported(hair_keras_onnx):
+    """``export_keras.py`` of that model (the session fixture)."""
+    return hair_keras_onnx, artifacts.verify(hair_keras_onnx)
 
 
 def test_training_writes_one_verified_model_folder(trained):
     model_dir, result = trained
     assert len(result["history"]["loss"]) == 2 and result["plain_epochs"] == 1
-    assert result["n_train"] == 40 and result["n_test"] == 40
+    assert result["n_train"] == 60 and result["n_test"] == 60  # the fast plan's limit
     meta = artifacts.verify(model_dir)
     assert set(meta["files"]) == {"hair-model.keras", "history.json"}
     assert meta["files"]["hair-model.keras"] == fileio.sha256_file(model_dir / "hair-model.keras")
-    history = json.loads((model_dir / "history.json").read_text())
-    assert history["history"] == result["history"] and len(history["seconds"]) == 2
-    assert "seconds" not in result  # the report's copy carries no timings
+    assert len(result["seconds"]) == 2  # the model folder keeps the timings...
+    report = json.loads(
+        (paths.reports_dir() / "08-deep-learning" / "hair-keras-history.json").read_text()
+    )
+    assert "seconds" not in report  # ...the report's copy carries none
+    assert report["history"] == result["history"]
     assert meta["metrics"]["best_test_accuracy"] == max(result["history"]["val_accuracy"])
     digest = hair.listing_digest(hair.data_root(), hair.list_images(hair.data_root()))
     assert meta["data"] == {"hair-type": digest}

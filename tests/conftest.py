@@ -73,6 +73,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # is built once per run, and the other workers take the notebooks and the rest.
         if item.get_closest_marker("docker"):
             item.add_marker(pytest.mark.xdist_group("docker"))
+    # The longest work first (the container tests, then the notebooks, a minute or two each):
+    # the workers then finish on short tests together instead of one waiting on a notebook.
+    items.sort(key=_start_order)
+
+
+def _start_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("docker"):
+        return 0
+    return 1 if item.get_closest_marker("notebook") else 2
 
 
 @pytest.fixture(scope="session")

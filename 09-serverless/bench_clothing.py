@@ -65,9 +65,7 @@ def agreement(model_dir: Path, served: Path) -> dict:
 
     os.environ["MODEL_PATH"] = str(served)
     lf = importlib.import_module("lambda_function")
-    ckpt = torch.load(model_dir / mt.CHECKPOINT_FILE, weights_only=True)
-    backbone = mt.load_backbone(ckpt["config"]["backbone"], pretrained=False)
-    model, _ = mt.load_checkpoint(model_dir / mt.CHECKPOINT_FILE, backbone)
+    model, backbone, _ = mt.load_trained(model_dir / mt.CHECKPOINT_FILE)
     root = cdata.data_root()
     items = cdata.list_split(root, "test")
     pixels, labels = mt.load_pixels(root, items)

@@ -14,8 +14,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import build
@@ -136,30 +134,12 @@ def summary_ms(seconds: list[float]) -> dict:
     }
 
 
-@contextlib.contextmanager
-def running(tag: str, cpuset: str, network: str | None) -> Iterator[tuple[str, str]]:
-    """``build.running``'s container, pinned to ``cpuset``: (name, invocation URL)."""
-    port, name = build.free_port(), f"hair-bench-{uuid.uuid4().hex[:8]}"
-    cmd = ["docker", "run", "-d", "--rm", "--name", name]
-    cmd += ["--cpuset-cpus", cpuset] if cpuset else []
-    if network == "host":  # the emulator binds the host's ports: give it free ones
-        cmd += ["--network", "host", "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}"]
-        cmd += ["-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{build.free_port()}"]
-    else:
-        cmd += [*(["--network", network] if network else []), "-p", f"127.0.0.1:{port}:8080"]
-    try:
-        subprocess.run([*cmd, tag], check=True, capture_output=True, timeout=60)
-        yield name, f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-
-
 def cold_starts(tag: str, event: dict, runs: int, cpuset: str, network: str | None) -> dict:
     """``docker run`` to the first answer, ``runs`` times, a new container each."""
     cold = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        with running(tag, cpuset, network) as (_, endpoint):
+        with build.running(tag, network=network, cpuset=cpuset) as (_, endpoint):
             build.invoke_when_ready(endpoint, event)
             cold.append(time.perf_counter() - t0)
     return {"runs": cold, "median": statistics.median(cold)}
@@ -182,7 +162,10 @@ def warm_interleaved(
     events = [{"image_b64": base64.b64encode(p.read_bytes()).decode()} for p in files]
     out: dict = {tag: {"times": [], "logits": []} for tag in tags}
     with contextlib.ExitStack() as stack:
-        ends = {tag: stack.enter_context(running(tag, cpuset, network)) for tag in tags}
+        ends = {
+            tag: stack.enter_context(build.running(tag, network=network, cpuset=cpuset))
+            for tag in tags
+        }
         for name, endpoint in ends.values():
             build.invoke_when_ready(endpoint, events[0])
             docker("pause", name)

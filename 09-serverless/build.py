@@ -183,13 +183,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(
-    tag: str, env: dict[str, str] | None = None, network: str | None = NETWORK
+    tag: str,
+    env: dict[str, str] | None = None,
+    network: str | None = NETWORK,
+    cpuset: str | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """``docker run`` the image with the emulator on a free 127.0.0.1 port; yields
-    (container name, invocation URL); the container is always removed."""
+    """``docker run`` the image with the emulator on a free 127.0.0.1 port (``cpuset``: pinned
+    to those CPUs, as bench.py measures); yields (container name, invocation URL); the
+    container is always removed."""
     port = free_port()
     name = f"hair-lambda-{uuid.uuid4().hex[:8]}"
     cmd = ["docker", "run", "-d", "--rm", "--name", name]
+    cmd += ["--cpuset-cpus", cpuset] if cpuset else []
     if network == "host":  # the emulator binds the host's ports: give it free ones
         cmd += ["--network", "host", "-e", f"AWS_LAMBDA_RIE_ADDRESS=127.0.0.1:{port}"]
         cmd += ["-e", f"AWS_LAMBDA_RIE_API_ADDRESS=127.0.0.1:{free_port()}"]

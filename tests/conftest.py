@@ -120,6 +120,15 @@ def hair_torch_onnx(hair_torch_model) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hair_torch_onnx_fp32(hair_torch_model) -> Path:
+    """``models/hair-torch-onnx-fp32/``: ``export_torch.py --fp32`` of this run's PyTorch
+    model (``build.py --model pytorch-fp32``)."""
+    return fast_models.ensure(
+        "hair-torch-onnx-fp32", "08-deep-learning/export_torch.py --fp32", source=hair_torch_model
+    )
+
+
+@pytest.fixture(scope="session")
 def hair_keras_model() -> Path:
     """``models/hair-keras/``: 08's train_keras.py."""
     return fast_models.ensure("hair-keras", "08-deep-learning/train_keras.py")

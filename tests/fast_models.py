@@ -36,9 +36,10 @@ def current(folder: Path, source: Path | None = None) -> bool:
 
 
 def ensure(name: str, *scripts: str, source: Path | None = None) -> Path:
-    """``models/<name>/`` of this run: the scripts (paths from the repo root) run in order
-    with ZOOMCAMP_FAST=1 unless the folder is already current; a failing script fails the
-    test that asked, with the end of its stderr."""
+    """``models/<name>/`` of this run: the scripts (paths from the repo root, each with its
+    arguments after a space: ``"08-deep-learning/export_torch.py --fp32"``) run in order with
+    ZOOMCAMP_FAST=1 unless the folder is already current; a failing script fails the test
+    that asked, with the end of its stderr."""
     folder = paths.model_dir(name)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(folder.parent / f".{name}.lock", timeout=TIMEOUT_S * len(scripts)):
@@ -50,8 +51,9 @@ def _ensure(folder: Path, scripts: tuple[str, ...], source: Path | None) -> Path
         return folder
     for script in scripts:
         started = time.monotonic()
+        path, *args = script.split()
         proc = subprocess.run(
-            [sys.executable, str(paths.REPO_ROOT / script)],
+            [sys.executable, str(paths.REPO_ROOT / path), *args],
             cwd=paths.REPO_ROOT,
             capture_output=True,
             text=True,

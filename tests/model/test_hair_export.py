@@ -182,25 +182,6 @@ def test_pytorch_export_metadata_matches_the_keras_interface(hair_torch_onnx):
 QUANTISED_BOUND = 0.1  # max |logit diff| int8 vs fp32 on the check images (measured: ~0.04)
 
 
-@pytest.fixture(scope="module")
-def hair_torch_onnx_fp32(hair_torch_model):
-    """``models/hair-torch-onnx-fp32/`` of this run: ``export_torch.py --fp32``, the way
-    ``fast_models.ensure`` makes a model (reused while it verifies and comes from the current
-    model; a lock keeps pytest-xdist workers from exporting it side by side)."""
-    import fast_models
-    from filelock import FileLock
-
-    from zoomcamp.hair import model_torch as hair_torch
-
-    folder = paths.model_dir(hair_torch.ONNX_FP32_NAME)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(folder.parent / f".{folder.name}.lock", timeout=900):
-        if not fast_models.current(folder, hair_torch_model):
-            proc = _run_torch_export("--fp32")
-            assert proc.returncode == 0, proc.stderr[-3000:]
-    return folder
-
-
 def _check_images(n: int = 12) -> tuple[np.ndarray, np.ndarray]:
     """``n`` real test images of both classes as the PyTorch model takes them (NCHW)."""
     from zoomcamp.hair import model_torch as hair_torch

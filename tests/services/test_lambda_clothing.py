@@ -61,9 +61,7 @@ def lf(context):
 @pytest.fixture(scope="module")
 def reference(clothing_torch_model):
     """08's PyTorch model on every test image: (root, items, logits, probabilities)."""
-    ckpt = torch.load(clothing_torch_model / mt.CHECKPOINT_FILE, weights_only=True)
-    backbone = mt.load_backbone(ckpt["config"]["backbone"], pretrained=False)
-    model, _ = mt.load_checkpoint(clothing_torch_model / mt.CHECKPOINT_FILE, backbone)
+    model, backbone, _ = mt.load_trained(clothing_torch_model / mt.CHECKPOINT_FILE)
     root = cdata.data_root()
     items = cdata.list_split(root, "test")
     pixels, _ = mt.load_pixels(root, items)

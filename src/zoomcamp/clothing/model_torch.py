@@ -264,13 +264,21 @@ def save_checkpoint(path, model: nn.Module, epoch: int, val_accuracy: float, con
 
 def load_checkpoint(path, backbone: Backbone | None = None):
     """(model, checkpoint dict); the backbone's weights come from the checkpoint itself."""
+    model, _, ckpt = load_trained(path, backbone)
+    return model, ckpt
+
+
+def load_trained(path, backbone: Backbone | None = None):
+    """(model, backbone, checkpoint dict): :func:`load_checkpoint` with the backbone it
+    built (the one the checkpoint names, when none is given), whose mean/std
+    :func:`normalise` needs."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     cfg = ckpt["config"]
     backbone = backbone or load_backbone(cfg["backbone"], pretrained=False)
     head = Head(cfg["n_features"], cfg["inner_size"], cfg["dropout"], len(ckpt["classes"]))
     model = ClothingModel(backbone.features, head)
     model.load_state_dict(ckpt["state_dict"], strict=True)
-    return model.eval(), ckpt
+    return model.eval(), backbone, ckpt
 
 
 def softmax_top(logits: np.ndarray, names, top: int = 3) -> dict[str, float]:

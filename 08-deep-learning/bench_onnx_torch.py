@@ -28,7 +28,13 @@ def variants(fp32: bytes) -> dict[str, tuple[bytes, str | None]]:
 
     int8 = opt.quantise(fp32, ("MatMul",))
     offline = opt.optimise_offline(int8, "extended")
+    int4 = opt.optimise_offline(opt.quantise_blockwise(fp32), "extended")
     return {
+        "int4 MatMul, block 32, offline extended (served)": (int4, None),
+        "int4 MatMul, block 128, offline extended": (
+            opt.optimise_offline(opt.quantise_blockwise(fp32, block_size=128), "extended"),
+            None,
+        ),
         "fp32": (fp32, None),
         "int8 MatMul": (int8, None),
         "int8 MatMul per channel": (opt.quantise(fp32, ("MatMul",), per_channel=True), None),

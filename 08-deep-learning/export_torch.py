@@ -2,7 +2,7 @@
 
 Exports the PyTorch hair-type model (verified) to ONNX with the dynamo exporter, checked
 against PyTorch to 1e-4 first: input ``input`` float32 [N, 3, 200, 200], output ``output``
-[N, 1] (the logit). By default the optimised model 09 serves (int8 dense weights, graph
+[N, 1] (the logit). By default the optimised model 09 serves (4-bit dense weights, graph
 optimised offline) into ``models/hair-torch-onnx/``, written only if it agrees with fp32 on
 the test images; ``--fp32``: the plain graph into ``models/hair-torch-onnx-fp32/``.
 """

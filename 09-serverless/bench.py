@@ -69,7 +69,7 @@ def draft_agreement(model_dir: Path) -> dict:
         drafted += int(img.size != Image.open(path).size)  # decoded at reduced scale
         pixel_mean.append(float(np.abs(a - b).mean()))
         pixel_max = max(pixel_max, int(np.abs(a - b).max()))
-        xa, xb = exact(pp.open_image(data)), draft(pp.open_image(data))
+        xa, xb = (np.asarray(pre(pp.open_image(data))) for pre in (exact, draft))
         tensor_max = max(tensor_max, float(np.abs(xa - xb).max()))
         la, lb = float(clf.logits(xa)[0]), float(clf.logits(xb)[0])
         logit_diff.append(abs(la - lb))

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ort_session import Session
 from PIL import Image
 from preprocess import Preprocessing
 
@@ -145,40 +145,37 @@ def model_metadata(path: Path) -> dict[str, Any]:
 OFFLINE_LEVELS = (None, "basic", "extended", "all")  # 08's optimization.ort_offline_level
 
 
-def session_options(ort: Any, meta: dict[str, Any]) -> Any:
-    """ONNX Runtime's options for the function, chosen by measurement (README, "Performance"):
-    one intra-op thread (``ORT_THREADS``; 0: ORT's own choice) that never spins, and no graph
-    optimisation at start-up when the file was saved fully optimised (level "all")."""
+def session_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """ONNX Runtime's options for the function (``ort_session.Session``'s keywords), chosen by
+    measurement (README, "Performance"): one intra-op thread (``ORT_THREADS``; 0: ORT's own
+    choice) that never spins, and no graph optimisation at start-up when the file was saved
+    fully optimised (level "all")."""
     optimization = meta.get("optimization") or {}
     offline = optimization.get("ort_offline_level") if isinstance(optimization, dict) else None
     if offline not in OFFLINE_LEVELS:
         raise ValueError(f"metadata optimization.ort_offline_level {offline!r} unknown")
-    opts = ort.SessionOptions()
     # optimising again re-reads every weight: it only costs session creation (the cold start)
     level = "ORT_DISABLE_ALL" if offline == "all" else "ORT_ENABLE_ALL"
-    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     # one thread by default: Lambda gives < 1 vCPU below 1769 MB, and extra spinning threads
     # made a call 2-3x slower on a shared CPU (README); ORT_THREADS=0: ORT's own choice
     threads = int(os.environ.get("ORT_THREADS", "1") or 1)
-    if threads > 0:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-    # a waiting worker thread sleeps instead of burning the CPU the caller's thread needs
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return opts
+    return {
+        "graph_optimization_level": level,
+        "intra_op_num_threads": max(threads, 0),
+        "inter_op_num_threads": 1 if threads > 0 else 0,
+        # a waiting worker thread sleeps instead of burning the CPU the caller's thread needs
+        "config": {"session.intra_op.allow_spinning": "0"},
+    }
 
 
 def load_session(path: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     """(ONNX Runtime session, checked metadata) for the model file ``path``."""
-    import onnxruntime as ort  # here, so the preprocessing works without it
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no ONNX model at {path} (see 09-serverless/README.md)")
     meta = model_metadata(path)
     width, height = Preprocessing(meta).size
-    opts = session_options(ort, meta)
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    session = Session(path, **session_settings(meta))
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     if meta["schema"] == CONFIG_SCHEMA:  # a plain model: the names are the graph's own
         if len(session.get_inputs()) != 1 or list(out.shape[1:]) != [1]:
@@ -219,35 +216,46 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def softmax(logits: Any) -> np.ndarray:
-    """Probabilities from logits, in float64; the largest logit is subtracted first, so no
-    exp overflows (and at least one term is 1, so the sum is never 0)."""
-    z = np.asarray(logits, dtype=np.float64).reshape(-1)
-    if z.size == 0 or not np.isfinite(z).all():
-        raise ValueError(f"softmax needs finite logits, got {z.tolist()}")
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def softmax(logits: list[float]) -> list[float]:
+    """Probabilities from logits; the largest logit is subtracted first, so no exp
+    overflows (and at least one term is 1, so the sum is never 0)."""
+    z = [float(v) for v in logits]
+    if not z or not all(math.isfinite(v) for v in z):
+        raise ValueError(f"softmax needs finite logits, got {z}")
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = math.fsum(e)
+    return [v / total for v in e]
+
+
+def flat(values: Any) -> list[float]:
+    """The floats of a nested list (``Session.run``'s output) or array, in order."""
+    try:
+        items = iter(values)
+    except TypeError:  # a number
+        return [float(values)]
+    return [v for item in items for v in flat(item)]
 
 
 def answer(output: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The function's answer to the model's output for one image: plain floats, as JSON
     needs. ``output`` "logits" (one per class): the top class, its probability and every
     class's probability and logit; else one logit, answered by ``answer_logit``."""
-    values = np.asarray(output, dtype=np.float64).reshape(-1)
+    values = flat(output)
     if meta.get("output") != "logits":
-        if values.size != 1:
-            raise ValueError(f"one logit expected, got {values.size} values")
-        return answer_logit(float(values[0]), meta)
+        if len(values) != 1:
+            raise ValueError(f"one logit expected, got {len(values)} values")
+        return answer_logit(values[0], meta)
     classes = list(meta["classes"])
-    if values.size != len(classes):
-        raise ValueError(f"{len(classes)} logits expected, got {values.size}")
+    if len(values) != len(classes):
+        raise ValueError(f"{len(classes)} logits expected, got {len(values)}")
     p = softmax(values)
-    top = int(np.argmax(values))  # the first of equal logits, as torch.argmax
+    top = values.index(max(values))  # the first of equal logits, as torch.argmax
     return {
-        "prediction": float(p[top]),
-        "logits": dict(zip(classes, values.tolist(), strict=True)),
+        "prediction": p[top],
+        "logits": dict(zip(classes, values, strict=True)),
         "label": classes[top],
-        "probabilities": dict(zip(classes, p.tolist(), strict=True)),
+        "probabilities": dict(zip(classes, p, strict=True)),
     }
 
 
@@ -272,9 +280,10 @@ class HairClassifier:
         self.preprocess = Preprocessing(self.meta)
         self.input_name, self.output_name = self.meta["input_name"], self.meta["output_name"]
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """Raw logits, shape (N,), for a preprocessed float32 (N, 3, H, W) batch."""
-        return self.session.run([self.output_name], {self.input_name: x})[0].reshape(-1)
+    def logits(self, x: Any) -> list[float]:
+        """Raw logits, flattened, for a preprocessed float32 (N, 3, H, W) batch (a NumPy array
+        or ``Preprocessing``'s memoryview)."""
+        return flat(self.session.run([self.output_name], {self.input_name: x})[0])
 
     def predict(self, img: Image.Image) -> dict[str, Any]:
         """The answer for one image: one logit (hair) or one per class (clothing)."""

@@ -1,9 +1,11 @@
 """Image bytes -> Pillow image -> the model's input: 08's preprocessing, read from the metadata.
 
-Library file of ``lambda_function.py`` (copied next to it into the image); Pillow and NumPy
-only. ``Preprocessing`` repeats ``zoomcamp.hair.data`` step for step (resize with the
-export's resampling, /255, ImageNet mean/std) and puts the channels first (NCHW), with every
-constant taken from the ``preprocessing`` record of the model's ``metadata.json``. With
+Library file of ``lambda_function.py`` (copied next to it into the image); Pillow and the
+standard library only. ``Preprocessing`` repeats ``zoomcamp.hair.data`` step for step (resize
+with the export's resampling, /255, ImageNet mean/std, in float32) and puts the channels
+first (NCHW), with every constant taken from the ``preprocessing`` record of the model's
+``metadata.json``; the input comes back as a float32 ``memoryview`` of shape (1, 3, H, W),
+which ``np.asarray`` reads without a copy. With
 ``jpeg_draft`` in that record, a JPEG at least twice the input size is decoded at a reduced
 DCT scale first (README, "Performance": what it costs and buys).
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 from fetch import MAX_PIXELS, BadInput
 from PIL import Image, UnidentifiedImageError
 
@@ -25,6 +27,8 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
 # turned into an error below, and the header size is checked before decoding anyway.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 RESAMPLING = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
+# 16-bit grayscale -> 8 bits as 08's loader rounds it: (v * 255 + 32767) // 65535
+SIXTEEN_TO_EIGHT = [(v * 255 + 32767) // 65535 for v in range(65536)]
 
 
 @contextlib.contextmanager
@@ -70,10 +74,11 @@ def to_rgb(img: Image.Image) -> Image.Image:
     """RGB with 16-bit grayscale scaled to 8 bits (``convert`` alone clips it to white), as
     08's loader does (``zoomcamp.images``); float images are refused."""
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        values = np.asarray(img, dtype=np.int64)
-        if values.size and (values.min() < 0 or values.max() > 65535):
+        values = img.convert("I")
+        low, high = values.getextrema()
+        if low < 0 or high > 65535:
             raise BadInput(f"a {img.mode} image with values outside 0..65535")
-        img = Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), "L")
+        img = values.point(SIXTEEN_TO_EIGHT, "L")
     elif img.mode == "F":
         raise BadInput("a floating-point (mode F) image is not supported")
     return img.convert("RGB")
@@ -94,9 +99,11 @@ class Preprocessing:
             self.size = (width, height)
             self.resample = RESAMPLING[pre["resample"]]
             # 08 divides by 255 in float32; so does __call__, with the float32 of 1/scale
-            self.divisor = np.float32(1.0 / float(pre["scale"]))
-            self.mean = np.array(pre["mean"], dtype=np.float32).reshape(3)
-            self.std = np.array(pre["std"], dtype=np.float32).reshape(3)
+            self.divisor = float32(1.0 / float(pre["scale"]))
+            self.mean = [float32(float(v)) for v in pre["mean"]]
+            self.std = [float32(float(v)) for v in pre["std"]]
+            if len(self.mean) != 3 or len(self.std) != 3:
+                raise ValueError("mean and std need three values, one per channel")
             fixed = (pre["mode"], pre["layout"], pre.get("first_frame", True))
             jpeg_draft = pre.get("jpeg_draft", False)
         except (KeyError, TypeError, ValueError) as exc:
@@ -108,6 +115,9 @@ class Preprocessing:
                 f"bad 'preprocessing' in the model metadata: jpeg_draft {jpeg_draft!r}"
             )
         self.draft = jpeg_draft if draft is None else bool(draft)
+        self.tables = [
+            channel_table(self.divisor, m, s) for m, s in zip(self.mean, self.std, strict=True)
+        ]
 
     def resized(self, img: Image.Image) -> Image.Image:
         """The RGB image at the input size: decoded (at reduced scale when allowed), converted
@@ -125,19 +135,26 @@ class Preprocessing:
             img = to_rgb(img)
         return img.resize(self.size, self.resample, box=box)
 
-    def __call__(self, img: Image.Image) -> np.ndarray:
+    def __call__(self, img: Image.Image) -> memoryview:
         """Pillow image -> float32 (1, 3, height, width)."""
         return self.normalise(self.resized(img))
 
-    def normalise(self, rgb: Image.Image) -> np.ndarray:
-        """The resized RGB image -> float32 (1, 3, height, width), one array written in place."""
-        pixels = np.asarray(rgb)  # uint8 (height, width, 3)
-        x = np.empty((1, 3, *pixels.shape[:2]), dtype=np.float32)
-        for c in range(3):
-            # 08's float32 (pixels / 255 - mean) / std, the same roundings, channel by channel
-            plane = x[0, c]
-            plane[...] = pixels[..., c]
-            plane /= self.divisor
-            plane -= self.mean[c]
-            plane /= self.std[c]
-        return x
+    def normalise(self, rgb: Image.Image) -> memoryview:
+        """The resized RGB image -> float32 (1, 3, height, width). A channel has only 256
+        possible values, so Pillow looks each pixel's float32 up in the channel's table."""
+        width, height = rgb.size
+        bands = zip(rgb.split(), self.tables, strict=True)
+        planes = (band.point(table, "F").tobytes() for band, table in bands)
+        return memoryview(bytearray().join(planes)).cast("f", (1, 3, height, width))
+
+
+def float32(x: float) -> float:
+    """``x`` rounded to float32. An operation on float32 values done in float64 and rounded
+    so equals the float32 operation (float64 has more than 2 x 24 + 2 bits of precision)."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def channel_table(divisor: float, mean: float, std: float) -> list[float]:
+    """08's float32 ``(v / divisor - mean) / std`` for each pixel value v, rounded as 08's
+    float32 operations round."""
+    return [float32(float32(float32(v / divisor) - mean) / std) for v in range(256)]

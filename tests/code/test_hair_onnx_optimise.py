@@ -1,5 +1,5 @@
 """``zoomcamp.hair.onnx_optimise`` on small hand-built graphs: the Gemm -> MatMul rewrite and
-the int8 quantisation against NumPy, the agreement figures against hand counts, and the
+the int8 and 4-bit quantisations against NumPy, the agreement figures against hand counts, and the
 targets the optimised export must meet."""
 
 from __future__ import annotations
@@ -81,6 +81,47 @@ def test_quantise_stores_int8_weights_and_stays_close_to_numpy(layer):
     assert np.max(np.abs(run(int8, x) - expected)) < 0.05
     offline = opt.optimise_offline(int8, "extended")
     np.testing.assert_allclose(run(offline, x), run(int8, x), atol=1e-5)
+
+
+def dequantised_4bit(model, k: int) -> np.ndarray:
+    """The MatMulNBits weights [k, n] in NumPy, from the stored format: per output, blocks of
+    ``block_size`` inputs, two 4-bit values a byte (low nibble first), zero point 8."""
+    from onnx import numpy_helper
+
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    packed = next(v for name, v in inits.items() if name.endswith("_Q4"))  # [n, blocks, 16]
+    scales = next(v for name, v in inits.items() if name.endswith("_scales"))
+    n, blocks, _ = packed.shape
+    nibbles = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(n, blocks, -1)
+    values = (nibbles.astype(np.float32) - 8) * scales.reshape(n, blocks, 1)
+    return values.reshape(n, -1)[:, :k].T
+
+
+def test_quantise_blockwise_stores_4_bit_blocks_and_computes_as_numpy(layer):
+    from onnx import helper
+
+    w, b, x, expected = layer
+    int4 = opt.quantise_blockwise(dense_model(w, b, 1))
+    model = onnx.load_from_string(int4)
+    (node,) = [n for n in model.graph.node if n.op_type == "MatMulNBits"]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (4, 32, 4)
+    assert not [t for t in model.graph.initializer if sorted(t.dims) == [16, 300]]  # no fp32 copy
+    # the stored weights: within one step (max |w| of its block / 8) of the original: the
+    # largest |w| maps to -8 (its sign in the scale), so only the other end can be clipped at 7
+    deq = dequantised_4bit(model, 300)
+    for start in range(0, 300, 32):
+        block = slice(start, start + 32)
+        step = np.abs(w.T[block]).max(axis=0) / 8
+        assert np.all(np.abs(deq[block] - w.T[block]) <= step * (1 + 1e-6))
+    # the product: NumPy's with those weights, up to the int8 rounding of the activations
+    # (half a step, max |x| / 127, per input) times the weights' sizes
+    want = np.maximum(x @ deq + b, 0)
+    bound = np.abs(x).max(axis=1, keepdims=True) / 254 * np.abs(deq).sum(axis=0)
+    got = run(int4, x)
+    assert np.all(np.abs(got - want) <= bound + 1e-5)
+    assert np.max(np.abs(got - expected)) < 0.2  # and near the float layer
+    np.testing.assert_allclose(run(opt.optimise_offline(int4, "extended"), x), got, atol=1e-5)
 
 
 def test_an_unknown_offline_level_is_one_clear_error(layer):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -257,18 +258,23 @@ def test_optimised_metadata_says_what_was_done(hair_torch_onnx, hair_torch_onnx_
         "name": "hair-torch-onnx-fp32",
         "sha256": fp32_sha,
     }  # the export is deterministic
-    assert (
-        done["quantization"]["method"] == "dynamic"
-        and done["quantization"]["weight_type"] == "int8"
+    q = done["quantization"]
+    assert (q["method"], q["weight_type"], q["block_size"]) == (
+        "weight-only, block-wise",
+        "int4",
+        32,
     )
-    assert done["quantization"]["op_types"] == ["MatMul"]
+    assert q["op_types"] == ["MatMul"]
     assert done["ort_offline_level"] in (None, "basic", "extended", "all")
     assert done["preprocessing_folded"] is False
     assert meta["preprocessing"] == artifacts.verify(hair_torch_onnx_fp32)["preprocessing"]
-    # the graph is what the record says: int8 dense weights, the convolution still float
+    # the graph is what the record says: 4-bit dense weights, the convolution still float
     model = onnx.load(hair_torch_onnx / "hair_classifier.onnx")
-    big = [t for t in model.graph.initializer if 313632 in t.dims]
-    assert [t.data_type for t in big] == [onnx.TensorProto.INT8]
+    nbits = [n for n in model.graph.node if n.op_type == "MatMulNBits"]
+    attrs = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nbits]
+    assert (313632, 64, 4, 32) in {(a["K"], a["N"], a["bits"], a["block_size"]) for a in attrs}
+    sizes = [math.prod(t.dims) for t in model.graph.initializer]
+    assert max(sizes) == 313632 * 64 // 2  # two weights a byte; no float copy is left
     ops = {n.op_type for n in model.graph.node}
     assert "Conv" in ops and "ConvInteger" not in ops and "Gemm" not in ops
     m = meta["metrics"]

@@ -75,8 +75,10 @@ def exported(hair_keras_model, hair_keras_onnx, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def preprocess(exported):
-    """08's exact preprocessing: no JPEG draft decoding, whatever the metadata allows."""
-    return pre.Preprocessing(hl.read_metadata(exported[1].parent), draft=False)
+    """08's exact preprocessing: no JPEG draft decoding, whatever the metadata allows; its
+    float32 memoryview read as a NumPy array."""
+    exact = pre.Preprocessing(hl.read_metadata(exported[1].parent), draft=False)
+    return lambda img: np.asarray(exact(img))
 
 
 def test_preprocessing_from_metadata_equals_08_on_every_test_image(preprocess, test_images):

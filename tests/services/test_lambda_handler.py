@@ -290,7 +290,7 @@ def test_bilinear_preprocessing_from_metadata_matches_pil_by_hand():
         }
     }
     img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 130, 3), np.uint8))
-    x = pre.Preprocessing(meta)(img)
+    x = np.asarray(pre.Preprocessing(meta)(img))
     resized = np.asarray(img.resize((200, 200), Image.BILINEAR), dtype=np.float64) / 255.0
     expected = (resized - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
     np.testing.assert_allclose(x[0], expected.transpose(2, 0, 1), atol=1e-5)

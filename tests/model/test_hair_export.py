@@ -180,7 +180,9 @@ def test_pytorch_export_metadata_matches_the_keras_interface(hair_torch_onnx):
 
 # the optimised export (09's default) and the fp32 one, both from this run's fast model
 
-QUANTISED_BOUND = 0.1  # max |logit diff| int8 vs fp32 on the check images (measured: ~0.04)
+# max |logit diff| of the 4-bit export vs fp32 on the check images (measured on the real
+# model's 201 test images: 0.094; int8 was 0.040)
+QUANTISED_BOUND = 0.25
 
 
 def _check_images(n: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -104,6 +104,22 @@ def run(data: bytes, draft: bool, **kw) -> np.ndarray:
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I"]
 
 
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
+def test_every_16_bit_value_is_rounded_as_08_rounds_it(mode):
+    """All 65536 grey levels at once (a 256 x 256 image), against NumPy's integer formula;
+    a 32-bit image with a value outside 0..65535 is refused."""
+    v = np.arange(65536, dtype=np.int64).reshape(256, 256)
+    dtype = {"I;16": "<u2", "I;16B": ">u2", "I": "<i4"}[mode]
+    img = Image.frombytes(mode, (256, 256), v.astype(dtype).tobytes())
+    got = np.asarray(pre.to_rgb(img))
+    want = ((v * 255 + 32767) // 65535).astype(np.uint8)
+    assert got.shape == (256, 256, 3) and all(np.array_equal(got[..., c], want) for c in range(3))
+    if mode == "I":
+        out_of_range = Image.frombytes("I", (2, 1), np.array([5, 65536], "<i4").tobytes())
+        with pytest.raises(pre.BadInput, match="outside 0..65535"):
+            pre.to_rgb(out_of_range)
+
+
 @pytest.mark.parametrize("draft", [False, True])
 @pytest.mark.parametrize("mode", MODES)
 def test_every_png_mode_equals_the_reference(mode, draft):

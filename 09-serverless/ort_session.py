@@ -242,7 +242,7 @@ class Session:
                     else (ctypes.c_char * flat.nbytes).from_buffer(flat)
                 )
                 dims = (c_int64 * view.ndim)(*view.shape)
-                buffers.append((buf, dims))
+                buffers.append((buf, dims))  # alive until Run: ORT reads them in place
                 a.CreateTensorWithDataAsOrtValue(
                     a.cpu,
                     buf,
@@ -273,7 +273,7 @@ def _shape(a: _Api, info: c_void_p, symbolic: bool = False) -> tuple[list, int]:
     if symbolic and any(d < 0 for d in shape):
         names = (c_char_p * n.value)()
         a.GetSymbolicDimensions(info, names, n.value)
-        shape = [d if d >= 0 else (names[i].decode() or None) for i, d in enumerate(shape)]
+        shape = [d if d >= 0 else ((names[i] or b"").decode() or None) for i, d in enumerate(shape)]
     return shape, element.value
 
 

@@ -91,9 +91,10 @@ PYBIND = "onnxruntime.capi.onnxruntime_pybind11_state"  # ORT's Python binding
 
 
 def test_image_holds_no_heavy_frameworks(images, hair_lambda_image):
+    names = ["tensorflow", "keras", "sklearn", "onnxruntime", PYBIND, "PIL", "numpy"]
     code = (
         "import importlib.util as u, json; print(json.dumps({m: u.find_spec(m) is not None "
-        f"for m in ['tensorflow', 'keras', 'sklearn', 'onnxruntime', {PYBIND!r}, 'PIL', 'numpy']}}))"
+        f"for m in {names!r}}}))"
     )
     proc = images.run_once(hair_lambda_image, "-c", code, flags=("--entrypoint", "python"))
     assert proc.returncode == 0, proc.stderr

@@ -3,9 +3,10 @@
 32 (ONNX Runtime's ``MatMulNBits``; the Gemm nodes rewritten as MatMul + Add first, since
 the quantisers handle MatMul only), then ONNX Runtime's graph optimisations saved offline.
 ``quantise`` (int8, ``quantize_dynamic``) stays for the comparison in
-``08-deep-learning/bench_onnx_torch.py``. What was done is returned as data for the metadata (``optimization``), and the
-agreement with the fp32 model is measured on every test image. Why these choices, with the
-figures: the module README's "Decisions". Light to import (ONNX only when used).
+``08-deep-learning/bench_onnx_torch.py``. What was done is returned as data for the metadata
+(``optimization``), and the agreement with the fp32 model is measured on every test image.
+Why these choices, with the figures: the module README's "Decisions". Light to import (ONNX
+only when used).
 """
 
 from __future__ import annotations

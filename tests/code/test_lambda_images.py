@@ -29,7 +29,7 @@ def stages(folder: str) -> list[list[str]]:
     for line in joined.splitlines():
         if line.startswith("FROM "):
             found.append([])
-        if line.strip():
+        if line.strip() and found:  # an ARG before the first FROM belongs to no stage
             found[-1].append(" ".join(line.split()))
     return found
 
@@ -104,3 +104,11 @@ def test_every_local_module_the_handler_imports_is_copied(folder):
                 if (root / f"{module}.py").is_file() or (root.parent / f"{module}.py").is_file():
                     todo.append(f"{module}.py")
     assert seen <= copied, seen - copied
+
+
+def test_the_homework_image_has_the_main_images_builder():
+    """``09-serverless/homework/Dockerfile`` repeats the main image's builder stage, so both
+    share one layer cache and one set of deletions: a change to one must reach the other."""
+    main_builder = stages("09-serverless")[0]
+    homework_builder = stages("09-serverless/homework")[0]
+    assert homework_builder == main_builder

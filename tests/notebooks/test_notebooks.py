@@ -34,8 +34,9 @@ TRAINED_IN_FAST_MODE = {
 
 # The Keras notebooks stay although the PyTorch ones cover the same lessons: they are the only
 # run of zoomcamp.clothing.lesson_keras.tune, its imagenet_top refusal and
-# zoomcamp.hair.train_keras.recorded_history. They are the slowest (clothing-keras 115 s on a
-# quiet machine); like every notebook they are outside the quick lane (marker notebook).
+# zoomcamp.hair.train_keras.recorded_history. They are among the slowest (clothing-keras 67 s
+# alone, with its smoke fits run eagerly; 129 s traced); like every notebook they are outside
+# the quick lane (marker notebook).
 
 
 @pytest.mark.notebook

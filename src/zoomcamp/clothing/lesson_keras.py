@@ -176,6 +176,9 @@ def make_model(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        # the smoke run (ZOOMCAMP_FAST) fits 16 images: tracing Xception into a graph costs
+        # more than the fit itself (10 s a fit against 4.5 s run eagerly, README)
+        run_eagerly=fast_mode(),
     )
     return model
 

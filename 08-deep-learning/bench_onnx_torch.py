@@ -28,9 +28,8 @@ def variants(fp32: bytes) -> dict[str, tuple[bytes, str | None]]:
 
     int8 = opt.quantise(fp32, ("MatMul",))
     offline = opt.optimise_offline(int8, "extended")
-    int4 = opt.optimise_offline(opt.quantise_blockwise(fp32), "extended")
     return {
-        "int4 MatMul, block 32, offline extended (served)": (int4, None),
+        "int4 MatMul, block 32, offline extended (served)": (opt.optimise(fp32), None),
         "int4 MatMul, block 128, offline extended": (
             opt.optimise_offline(opt.quantise_blockwise(fp32, block_size=128), "extended"),
             None,

@@ -178,10 +178,7 @@ def export(
     }
     extra: dict = {}
     if not fp32:
-        fp32_data, data = (
-            data,
-            opt.optimise_offline(opt.quantise_blockwise(data), opt.ORT_OFFLINE_LEVEL),
-        )
+        fp32_data, data = data, opt.optimise(data)
         x_all = to_input(pixels)
         found = opt.agreement(
             opt.logits(fp32_data, x_all, INPUT_NAME, OUTPUT_NAME),

@@ -127,6 +127,12 @@ def quantise_blockwise(fp32: bytes, bits: int = WEIGHT_BITS, block_size: int = B
     return quantizer.model.model.SerializeToString()
 
 
+def optimise(fp32: bytes) -> bytes:
+    """The model 09 serves by default: :func:`quantise_blockwise`, then the graph optimised
+    offline at ``ORT_OFFLINE_LEVEL``."""
+    return optimise_offline(quantise_blockwise(fp32), ORT_OFFLINE_LEVEL)
+
+
 def session_options(level: str | None = None, threads: int = 1, save_to: Path | None = None):
     """ONNX Runtime options: ``threads`` intra-op threads, one inter-op, sequential; graph
     optimisation ``level`` (None: ORT's default, all); ``save_to``: the optimised graph's file."""

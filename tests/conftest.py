@@ -15,6 +15,7 @@ Lambda).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -29,6 +30,13 @@ from docker_images import Image, Images
 from zoomcamp import paths
 
 REPO_ROOT = paths.REPO_ROOT
+
+# A process that imports TensorFlow and then triton (torch imports it through torch._dynamo,
+# e.g. from torchvision) dies with a segmentation fault while triton loads its C library;
+# loaded first, both work. A test process may do both in either order (an xdist worker that
+# ran the Keras tests and then a PyTorch one crashed, and xdist then waited forever).
+if importlib.util.find_spec("triton") is not None:
+    import triton._C.libtriton  # noqa: F401
 
 
 def pytest_configure(config: pytest.Config) -> None:
